@@ -34,14 +34,14 @@
 #define CT_CTF_OFF_TS_BEGIN 24
 #define CT_CTF_OFF_TS_END 32
 #define CT_CTF_OFF_CONTENT_SIZE 40 /* bits */
-#define CT_CTF_OFF_PACKET_SIZE 48  /* bits */
+#define CT_CTF_OFF_PACKET_SIZE 48 /* bits */
 #define CT_CTF_OFF_SEQ 56
 #define CT_CTF_OFF_DISCARDED 64 /* free-running count of events discarded in this stream */
 #define CT_CTF_OFF_CPU 72
 
 /* What a chunk's metadata says besides the event classes. */
 struct ct_ctf_env {
-	uint8_t uuid[16];        /* the chunk's trace UUID, also in every packet header */
+	uint8_t uuid[16]; /* the chunk's trace UUID, also in every packet header */
 	int64_t clock_offset_ns; /* realtime - monotonic, sampled when the chunk opened */
 	const char *hostname;
 	const char *boot_id;

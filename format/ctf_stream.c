@@ -221,7 +221,7 @@ struct ct_stream_reader {
 	size_t size;
 	uint8_t uuid[16];
 	int check_uuid;
-	size_t pkt;     /* offset of the current packet */
+	size_t pkt; /* offset of the current packet */
 	size_t pkt_end; /* end of its content */
 	size_t next_pkt;
 	size_t pos; /* next event */
@@ -333,8 +333,8 @@ static int open_packet(struct ct_stream_reader *r)
 	if (content % 8 || psize % 8 || content > psize || content < CT_CTF_PACKET_PREFIX * 8) {
 		r->dead = 1;
 		return set_err(r, CT_EFORMAT, off,
-			       "inconsistent packet sizes (content %" PRIu64 " bits, packet %" PRIu64
-			       " bits)",
+			       "inconsistent packet sizes (content %" PRIu64
+			       " bits, packet %" PRIu64 " bits)",
 			       content, psize);
 	}
 	if (psize / 8 > r->size - off) {
@@ -373,8 +373,9 @@ int ct_stream_reader_next(struct ct_stream_reader *r, struct ct_event *ev)
 	}
 	if (r->pkt_end - r->pos < CT_CTF_EVENT_HEADER_SIZE) {
 		r->in_packet = 0;
-		return set_err(r, CT_ETRUNC, r->pos, "truncated event header; skipping to the next "
-						     "packet");
+		return set_err(r, CT_ETRUNC, r->pos,
+			       "truncated event header; skipping to the next "
+			       "packet");
 	}
 	p = r->map + r->pos;
 	memcpy(&id, p, 2);

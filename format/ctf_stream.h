@@ -40,8 +40,8 @@ void ct_stream_writer_discarded(struct ct_stream_writer *w, uint64_t n);
 int ct_stream_writer_flush(struct ct_stream_writer *w);
 
 struct ct_stream_stats {
-	uint64_t events;    /* events written to the file */
-	uint64_t bytes;     /* file size */
+	uint64_t events; /* events written to the file */
+	uint64_t bytes; /* file size */
 	uint64_t discarded; /* events counted as discarded (by producers or by write errors) */
 	uint64_t ts_first, ts_last;
 };

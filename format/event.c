@@ -20,13 +20,13 @@ const char *ct_ev_name(unsigned type)
 }
 
 /* Decoders: each returns the advanced pointer, or NULL when the field does not fit. */
-#define GET_FIXED(T, sz)                                                                           \
-	static inline const uint8_t *get_##T(const uint8_t *p, const uint8_t *end, void *out)      \
-	{                                                                                          \
-		if ((size_t)(end - p) < sz)                                                        \
-			return NULL;                                                               \
-		memcpy(out, p, sz);                                                                \
-		return p + sz;                                                                     \
+#define GET_FIXED(T, sz)                                                                      \
+	static inline const uint8_t *get_##T(const uint8_t *p, const uint8_t *end, void *out) \
+	{                                                                                     \
+		if ((size_t)(end - p) < sz)                                                   \
+			return NULL;                                                          \
+		memcpy(out, p, sz);                                                           \
+		return p + sz;                                                                \
 	}
 GET_FIXED(U8, 1)
 GET_FIXED(U16, 2)
@@ -79,18 +79,18 @@ static inline const uint8_t *get_bytes(const uint8_t *p, const uint8_t *end, con
 #define DEC_ARGS6(o, n) p = get_ARGS6(p, end, o->n)
 #define DEC_STR(o, n) p = get_str(p, end, &o->n, &o->n##_len, &err)
 #define DEC_BYTES(o, n) p = get_bytes(p, end, &o->n, &o->n##_len)
-#define F(t, n)                                                                                    \
-	DEC_##t(o, n);                                                                             \
-	if (!p)                                                                                    \
+#define F(t, n)        \
+	DEC_##t(o, n); \
+	if (!p)        \
 		return err;
 
-#define CT_EVENT(id, NAME, name, fields)                                                           \
-	static int dec_##name(const uint8_t *start, const uint8_t *end, struct ct_ev_##name *o)    \
-	{                                                                                          \
-		const uint8_t *p = start;                                                          \
-		int err = CT_ETRUNC;                                                               \
-		fields(void) err;                                                                  \
-		return (int)(p - start);                                                           \
+#define CT_EVENT(id, NAME, name, fields)                                                        \
+	static int dec_##name(const uint8_t *start, const uint8_t *end, struct ct_ev_##name *o) \
+	{                                                                                       \
+		const uint8_t *p = start;                                                       \
+		int err = CT_ETRUNC;                                                            \
+		fields(void) err;                                                               \
+		return (int)(p - start);                                                        \
 	}
 #include "event.def"
 #undef CT_EVENT
@@ -101,8 +101,8 @@ int ct_ev_decode(unsigned type, const uint8_t *p, size_t len, struct ct_event *e
 	const uint8_t *end = p + len;
 
 	switch (type) {
-#define CT_EVENT(id, NAME, name, fields)                                                           \
-	case id:                                                                                   \
+#define CT_EVENT(id, NAME, name, fields) \
+	case id:                         \
 		return dec_##name(p, end, &ev->u.name);
 #include "event.def"
 #undef CT_EVENT
@@ -153,16 +153,16 @@ static inline uint8_t *put_bytes(uint8_t *p, uint8_t *end, const uint8_t *b, uin
 #define ENC_ARGS6 ENC_FIXED
 #define ENC_STR(o, n) p = put_str(p, end, o->n, o->n##_len)
 #define ENC_BYTES(o, n) p = put_bytes(p, end, o->n, o->n##_len)
-#define F(t, n)                                                                                    \
-	ENC_##t(o, n);                                                                             \
-	if (!p)                                                                                    \
+#define F(t, n)        \
+	ENC_##t(o, n); \
+	if (!p)        \
 		return CT_ETOOBIG;
 
-#define CT_EVENT(id, NAME, name, fields)                                                           \
-	static int enc_##name(uint8_t *start, uint8_t *end, const struct ct_ev_##name *o)          \
-	{                                                                                          \
-		uint8_t *p = start;                                                                \
-		fields return (int)(p - start);                                                    \
+#define CT_EVENT(id, NAME, name, fields)                                                  \
+	static int enc_##name(uint8_t *start, uint8_t *end, const struct ct_ev_##name *o) \
+	{                                                                                 \
+		uint8_t *p = start;                                                       \
+		fields return (int)(p - start);                                           \
 	}
 #include "event.def"
 #undef CT_EVENT
@@ -173,8 +173,8 @@ int ct_ev_encode(const struct ct_event *ev, uint8_t *buf, size_t cap)
 	uint8_t *end = buf + cap;
 
 	switch (ev->type) {
-#define CT_EVENT(id, NAME, name, fields)                                                           \
-	case id:                                                                                   \
+#define CT_EVENT(id, NAME, name, fields) \
+	case id:                         \
 		return enc_##name(buf, end, &ev->u.name);
 #include "event.def"
 #undef CT_EVENT

@@ -55,17 +55,17 @@ enum ct_fd_type {
 #define CT_F_U64(n) uint64_t n;
 #define CT_F_S64(n) int64_t n;
 #define CT_F_F64(n) double n;
-#define CT_F_STR(n)                                                                                \
-	const char *n;                                                                             \
+#define CT_F_STR(n)    \
+	const char *n; \
 	uint32_t n##_len;
-#define CT_F_BYTES(n)                                                                              \
-	const uint8_t *n;                                                                          \
+#define CT_F_BYTES(n)     \
+	const uint8_t *n; \
 	uint16_t n##_len;
 #define CT_F_ARGS6(n) uint64_t n[6];
 #define F(t, n) CT_F_##t(n)
-#define CT_EVENT(id, NAME, name, fields)                                                           \
-	struct ct_ev_##name {                                                                      \
-		fields                                                                             \
+#define CT_EVENT(id, NAME, name, fields) \
+	struct ct_ev_##name {            \
+		fields                   \
 	};
 #include "event.def"
 #undef CT_EVENT
@@ -73,11 +73,11 @@ enum ct_fd_type {
 
 /* One decoded event. */
 struct ct_event {
-	uint64_t ts;   /* ns, CLOCK_MONOTONIC */
-	int32_t pid;   /* process (tgid) */
-	int32_t tid;   /* thread; 0 = process-wide (received spans without a thread id) */
+	uint64_t ts; /* ns, CLOCK_MONOTONIC */
+	int32_t pid; /* process (tgid) */
+	int32_t tid; /* thread; 0 = process-wide (received spans without a thread id) */
 	uint16_t type; /* enum ct_ev_type */
-	uint16_t cpu;  /* stream's cpu_id (kernel streams), else 0xffff */
+	uint16_t cpu; /* stream's cpu_id (kernel streams), else 0xffff */
 	uint32_t stream; /* reader's index of the stream it came from */
 	union {
 #define F(t, n)

@@ -357,8 +357,8 @@ static int read_metadata(const char *dir, uint8_t uuid[16], int64_t *offset, cha
 	}
 	fclose(f);
 	if (version < 0 || !have_uuid) {
-		snprintf(errbuf, errlen, "%s: not written by crosstrace (no format version or uuid)",
-			 p);
+		snprintf(errbuf, errlen,
+			 "%s: not written by crosstrace (no format version or uuid)", p);
 		return CT_EFORMAT;
 	}
 	if (version > CT_FORMAT_VERSION) {
@@ -401,8 +401,7 @@ int ct_chunk_reader_open(struct ct_chunk_reader **out, const char *dir, ct_read_
 	while ((e = readdir(d))) {
 		char **p;
 
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "metadata") ||
-		    e->d_type == DT_DIR)
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "metadata") || e->d_type == DT_DIR)
 			continue;
 		p = realloc(names, (n + 1) * sizeof(*p));
 		if (!p)

@@ -19,13 +19,13 @@ typedef void (*ct_read_error_fn)(void *arg, int code, const char *message);
 
 struct ct_chunk_meta {
 	unsigned index;
-	char dir[4096];   /* absolute or relative to the cwd: usable with ct_chunk_reader_open */
-	int complete;     /* sealed by the writer (per the manifest) */
+	char dir[4096]; /* absolute or relative to the cwd: usable with ct_chunk_reader_open */
+	int complete; /* sealed by the writer (per the manifest) */
 	uint64_t begin_ns, end_ns; /* end_ns UINT64_MAX when unknown */
-	int64_t clock_offset_ns;   /* realtime - monotonic at chunk start */
-	uint64_t events;           /* per the manifest; 0 when unknown */
-	uint64_t lost;             /* events counted lost in this chunk (all kinds) */
-	int in_manifest;           /* 0 when found only by listing chunks/ */
+	int64_t clock_offset_ns; /* realtime - monotonic at chunk start */
+	uint64_t events; /* per the manifest; 0 when unknown */
+	uint64_t lost; /* events counted lost in this chunk (all kinds) */
+	int in_manifest; /* 0 when found only by listing chunks/ */
 };
 
 struct ct_trace;

@@ -661,8 +661,8 @@ static int is_trace_dir(const char *path)
 	return stat(p, &sb) == 0;
 }
 
-int ct_tracedir_create(struct ct_tracedir **out, const struct ct_tracedir_opts *opts,
-		       char *errbuf, size_t errlen)
+int ct_tracedir_create(struct ct_tracedir **out, const struct ct_tracedir_opts *opts, char *errbuf,
+		       size_t errlen)
 {
 	struct ct_tracedir *td;
 	struct utsname u;
@@ -730,7 +730,8 @@ int ct_tracedir_close(struct ct_tracedir *td, const char *status)
 		int e;
 
 		if (td->n_open == 1)
-			snprintf(td->status, sizeof(td->status), "%s", status ? status : "complete");
+			snprintf(td->status, sizeof(td->status), "%s",
+				 status ? status : "complete");
 		e = seal_oldest(td);
 		if (e && !err)
 			err = e;

@@ -20,12 +20,12 @@ struct ct_tracedir;
 struct ct_tdstream;
 
 struct ct_tracedir_opts {
-	const char *path;      /* the directory; created, must not hold a trace already */
+	const char *path; /* the directory; created, must not hold a trace already */
 	uint64_t rotate_bytes; /* rotate when the current chunk reaches this size; 0 = never */
-	uint64_t rotate_ns;    /* rotate when the current chunk is this old; 0 = never */
-	uint64_t grace_ns;     /* a rotated chunk accepts late events this long; 0 = 1 s */
-	size_t packet_bytes;   /* CTF packet size; 0 = 64 KiB */
-	const char *tool;      /* who writes: "crosstrace record", "libcrosstrace", ... */
+	uint64_t rotate_ns; /* rotate when the current chunk is this old; 0 = never */
+	uint64_t grace_ns; /* a rotated chunk accepts late events this long; 0 = 1 s */
+	size_t packet_bytes; /* CTF packet size; 0 = 64 KiB */
+	const char *tool; /* who writes: "crosstrace record", "libcrosstrace", ... */
 	/*
 	 * Told about each chunk once it is sealed (what "sealed": complete on disk and in the
 	 * manifest) and when retention removes it (what "removed"). Optional.
@@ -42,8 +42,8 @@ struct ct_tracedir_opts {
  * Returns 0; -EEXIST when path already holds a trace.json or chunks; -EACCES/-EROFS/... when
  * it cannot be created (message in errbuf naming the path).
  */
-int ct_tracedir_create(struct ct_tracedir **out, const struct ct_tracedir_opts *opts,
-		       char *errbuf, size_t errlen);
+int ct_tracedir_create(struct ct_tracedir **out, const struct ct_tracedir_opts *opts, char *errbuf,
+		       size_t errlen);
 
 /*
  * The logical stream named name (a file name: [A-Za-z0-9_.-], at most 63 bytes), created on
@@ -87,14 +87,14 @@ int ct_tracedir_rotate(struct ct_tracedir *td, uint64_t now_ns);
 int ct_tracedir_set_info(struct ct_tracedir *td, const char *key, const char *json);
 
 struct ct_tracedir_stats {
-	uint64_t events;   /* events written */
-	uint64_t bytes;    /* bytes written in chunks */
-	uint64_t lost;     /* events counted lost by producers */
-	uint64_t late;     /* events dropped as older than every open chunk */
+	uint64_t events; /* events written */
+	uint64_t bytes; /* bytes written in chunks */
+	uint64_t lost; /* events counted lost by producers */
+	uint64_t late; /* events dropped as older than every open chunk */
 	uint64_t out_of_order;
 	uint64_t write_errors; /* events discarded because a write failed */
-	unsigned chunks;       /* chunks created so far */
-	unsigned removed;      /* chunks removed by max_chunks / max_bytes */
+	unsigned chunks; /* chunks created so far */
+	unsigned removed; /* chunks removed by max_chunks / max_bytes */
 };
 
 void ct_tracedir_stats(const struct ct_tracedir *td, struct ct_tracedir_stats *st);

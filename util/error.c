@@ -7,8 +7,8 @@
 const char *ct_strerror(int err)
 {
 	switch (err) {
-#define CT_ERR_CASE(name, val, msg)                                                                \
-	case CT_##name:                                                                            \
+#define CT_ERR_CASE(name, val, msg) \
+	case CT_##name:             \
 		return msg;
 		CT_ERRNO_MAP(CT_ERR_CASE)
 #undef CT_ERR_CASE

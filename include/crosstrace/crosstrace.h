@@ -25,6 +25,9 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility; what this header declares is its ABI. */
+#pragma GCC visibility push(default)
+
 #define CT_VERSION_MAJOR 0
 #define CT_VERSION_MINOR 1
 #define CT_VERSION_PATCH 0
@@ -37,15 +40,15 @@ extern "C" {
  * crosstrace's own error codes, beyond errno. XX(name, value, message).
  * Values stay clear of errno's range so that both can share one int.
  */
-#define CT_ERRNO_MAP(XX)                                                                           \
-	XX(EFORMAT, 4001, "malformed input")                                                      \
-	XX(ETRUNC, 4002, "input is truncated")                                                    \
-	XX(EVERSION, 4003, "unsupported format version")                                          \
-	XX(ENOTINIT, 4004, "crosstrace is not initialised (call ct_init first)")                   \
-	XX(EFULL, 4005, "buffer is full")                                                          \
-	XX(ETOOBIG, 4006, "value exceeds its size limit")                                          \
-	XX(ENOTSAMPLED, 4007, "span is not sampled")                                               \
-	XX(EBACKEND, 4008, "the kernel tracing backend is unavailable")                            \
+#define CT_ERRNO_MAP(XX)                                                         \
+	XX(EFORMAT, 4001, "malformed input")                                     \
+	XX(ETRUNC, 4002, "input is truncated")                                   \
+	XX(EVERSION, 4003, "unsupported format version")                         \
+	XX(ENOTINIT, 4004, "crosstrace is not initialised (call ct_init first)") \
+	XX(EFULL, 4005, "buffer is full")                                        \
+	XX(ETOOBIG, 4006, "value exceeds its size limit")                        \
+	XX(ENOTSAMPLED, 4007, "span is not sampled")                             \
+	XX(EBACKEND, 4008, "the kernel tracing backend is unavailable")          \
 	XX(ESTATE, 4009, "operation not valid in the current state")
 
 enum {
@@ -71,9 +74,9 @@ const char *ct_strerror(int err);
  */
 struct ct_span_context {
 	uint8_t trace_id[16]; /* big-endian, as printed in traceparent */
-	uint8_t span_id[8];   /* big-endian, as printed in traceparent */
-	uint8_t trace_flags;  /* CT_TRACE_FLAG_* */
-	uint8_t is_remote;    /* 1 when extracted from a carrier */
+	uint8_t span_id[8]; /* big-endian, as printed in traceparent */
+	uint8_t trace_flags; /* CT_TRACE_FLAG_* */
+	uint8_t is_remote; /* 1 when extracted from a carrier */
 };
 
 /* 1 when ctx has a non-zero trace id and span id, else 0. NULL gives 0. */
@@ -107,11 +110,11 @@ int ct_traceparent_parse(const char *value, size_t len, struct ct_span_context *
  * fields are private. Initialise with ct_tracestate_init() or ct_tracestate_parse().
  */
 struct ct_tracestate {
-	uint16_t n;                                  /* private */
-	uint16_t used;                               /* private */
+	uint16_t n; /* private */
+	uint16_t used; /* private */
 	uint16_t key_off[CT_TRACESTATE_MAX_MEMBERS]; /* private */
 	uint16_t val_off[CT_TRACESTATE_MAX_MEMBERS]; /* private */
-	char buf[1024];                              /* private */
+	char buf[1024]; /* private */
 };
 
 void ct_tracestate_init(struct ct_tracestate *ts);
@@ -155,12 +158,12 @@ int ct_tracestate_member(const struct ct_tracestate *ts, size_t i, const char **
 
 /* A parsed baggage (caller-allocated, inline storage, fields private). */
 struct ct_baggage {
-	uint16_t n;                                /* private */
-	uint16_t used;                             /* private */
-	uint16_t key_off[CT_BAGGAGE_MAX_MEMBERS];  /* private */
-	uint16_t val_off[CT_BAGGAGE_MAX_MEMBERS];  /* private */
+	uint16_t n; /* private */
+	uint16_t used; /* private */
+	uint16_t key_off[CT_BAGGAGE_MAX_MEMBERS]; /* private */
+	uint16_t val_off[CT_BAGGAGE_MAX_MEMBERS]; /* private */
 	uint16_t prop_off[CT_BAGGAGE_MAX_MEMBERS]; /* private: properties, raw, or 0xffff */
-	char buf[CT_BAGGAGE_MAX_BYTES + 1024];     /* private */
+	char buf[CT_BAGGAGE_MAX_BYTES + 1024]; /* private */
 };
 
 void ct_baggage_init(struct ct_baggage *bg);
@@ -181,8 +184,7 @@ int ct_baggage_set(struct ct_baggage *bg, const char *key, const char *value);
 const char *ct_baggage_get(const struct ct_baggage *bg, const char *key);
 int ct_baggage_delete(struct ct_baggage *bg, const char *key);
 size_t ct_baggage_count(const struct ct_baggage *bg);
-int ct_baggage_member(const struct ct_baggage *bg, size_t i, const char **key,
-		      const char **value);
+int ct_baggage_member(const struct ct_baggage *bg, size_t i, const char **key, const char **value);
 
 /*
  * Carrier access for inject/extract (HTTP headers, message properties...). Keys passed to
@@ -213,12 +215,12 @@ int ct_context_extract(ct_carrier_get_fn get, void *carrier, struct ct_span_cont
 enum ct_sampler_kind {
 	CT_SAMPLER_ALWAYS_ON = 0,
 	CT_SAMPLER_ALWAYS_OFF,
-	CT_SAMPLER_TRACEID_RATIO,            /* arg: probability 0..1 */
-	CT_SAMPLER_PARENTBASED_ALWAYS_ON,    /* the OpenTelemetry default */
+	CT_SAMPLER_TRACEID_RATIO, /* arg: probability 0..1 */
+	CT_SAMPLER_PARENTBASED_ALWAYS_ON, /* the OpenTelemetry default */
 	CT_SAMPLER_PARENTBASED_ALWAYS_OFF,
 	CT_SAMPLER_PARENTBASED_TRACEID_RATIO, /* arg: probability 0..1 */
-	CT_SAMPLER_RATE_LIMITED,              /* arg: root traces per second */
-	CT_SAMPLER_PARENTBASED_RATE_LIMITED,  /* arg: root traces per second */
+	CT_SAMPLER_RATE_LIMITED, /* arg: root traces per second */
+	CT_SAMPLER_PARENTBASED_RATE_LIMITED, /* arg: root traces per second */
 };
 
 /*
@@ -226,11 +228,11 @@ enum ct_sampler_kind {
  * initialised (the rate limiter uses atomics, no lock).
  */
 struct ct_sampler {
-	int kind;              /* private */
-	double arg;            /* private */
-	uint64_t threshold;    /* private: ratio samplers compare the trace id against it */
-	int64_t tokens_milli;  /* private: rate limiter, thousandths of a token */
-	uint64_t last_refill;  /* private: ns CLOCK_MONOTONIC */
+	int kind; /* private */
+	double arg; /* private */
+	uint64_t threshold; /* private: ratio samplers compare the trace id against it */
+	int64_t tokens_milli; /* private: rate limiter, thousandths of a token */
+	uint64_t last_refill; /* private: ns CLOCK_MONOTONIC */
 };
 
 /*
@@ -264,20 +266,20 @@ int ct_sampler_should_sample(struct ct_sampler *s, const uint8_t trace_id[16],
  * ct_config_from_env(), then override what the code wants.
  */
 struct ct_config {
-	const char *service_name;    /* OTEL_SERVICE_NAME; default: program name */
-	const char *resource_attrs;  /* OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2" */
+	const char *service_name; /* OTEL_SERVICE_NAME; default: program name */
+	const char *resource_attrs; /* OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2" */
 	enum ct_sampler_kind sampler; /* OTEL_TRACES_SAMPLER; default parentbased_always_on */
-	double sampler_arg;           /* OTEL_TRACES_SAMPLER_ARG */
+	double sampler_arg; /* OTEL_TRACES_SAMPLER_ARG */
 	/*
 	 * CROSSTRACE_OUTPUT: a trace directory path (the library writes chunks itself), or
 	 * "unix:PATH" to stream records to a crosstrace recorder/agent listening on PATH.
 	 * NULL: spans are created (context, propagation) but not recorded.
 	 */
 	const char *output;
-	size_t ring_bytes;         /* CROSSTRACE_RING_BYTES: per thread; default 1 MiB */
-	uint32_t flush_ms;         /* CROSSTRACE_FLUSH_MS: drain period; default 50 */
-	uint64_t rotate_bytes;     /* CROSSTRACE_ROTATE_BYTES: chunk size limit; 0 = none */
-	uint64_t rotate_ms;        /* CROSSTRACE_ROTATE_MS: chunk time limit; 0 = none */
+	size_t ring_bytes; /* CROSSTRACE_RING_BYTES: per thread; default 1 MiB */
+	uint32_t flush_ms; /* CROSSTRACE_FLUSH_MS: drain period; default 50 */
+	uint64_t rotate_bytes; /* CROSSTRACE_ROTATE_BYTES: chunk size limit; 0 = none */
+	uint64_t rotate_ms; /* CROSSTRACE_ROTATE_MS: chunk time limit; 0 = none */
 };
 
 /*
@@ -307,12 +309,12 @@ int ct_shutdown(void);
 int ct_flush(void);
 
 struct ct_stats {
-	uint64_t records;         /* records written to rings */
-	uint64_t dropped;         /* records dropped because a ring was full */
-	uint64_t dropped_bytes;   /* their size */
-	uint64_t spans_started;   /* sampled spans started */
+	uint64_t records; /* records written to rings */
+	uint64_t dropped; /* records dropped because a ring was full */
+	uint64_t dropped_bytes; /* their size */
+	uint64_t spans_started; /* sampled spans started */
 	uint64_t spans_unsampled; /* spans not sampled (not recorded) */
-	uint64_t threads;         /* rings ever created */
+	uint64_t threads; /* rings ever created */
 };
 
 /* Snapshot of the counters (summed over threads; approximate while threads run). */
@@ -371,10 +373,10 @@ struct ct_attr {
  */
 struct ct_span {
 	struct ct_span_context ctx; /* private */
-	uint8_t parent_id[8];       /* private */
-	uint32_t state;             /* private: started / ended / unsampled */
-	uint32_t n_events;          /* private: events added so far (for event attributes) */
-	uint64_t generation;        /* private: tracer generation (fork, re-init) */
+	uint8_t parent_id[8]; /* private */
+	uint32_t state; /* private: started / ended / unsampled */
+	uint32_t n_events; /* private: events added so far (for event attributes) */
+	uint64_t generation; /* private: tracer generation (fork, re-init) */
 };
 
 /* Options for ct_span_start. Zero-initialise; every field is optional. */
@@ -382,8 +384,8 @@ struct ct_span_opts {
 	enum ct_span_kind kind;
 	/* Explicit parent (local or remote). NULL: the calling thread's current span. */
 	const struct ct_span_context *parent;
-	int root;                  /* 1: start a new trace, ignoring any current span */
-	uint64_t start_ns;         /* CLOCK_MONOTONIC ns; 0 = now */
+	int root; /* 1: start a new trace, ignoring any current span */
+	uint64_t start_ns; /* CLOCK_MONOTONIC ns; 0 = now */
 	const struct ct_attr *attrs;
 	size_t n_attrs;
 };
@@ -454,6 +456,8 @@ const struct ct_span_context *ct_current_context(void);
 
 /* CLOCK_MONOTONIC in ns (vDSO, no system call). */
 uint64_t ct_now_ns(void);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

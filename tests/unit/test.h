@@ -18,71 +18,71 @@ static const char *t_current;
 
 #define TEST(name) static void name(void)
 
-#define RUN(name)                                                                                  \
-	do {                                                                                       \
-		int before_ = t_failed_checks;                                                     \
-		t_current = #name;                                                                 \
-		name();                                                                            \
-		if (t_failed_checks == before_) {                                                  \
-			t_passed++;                                                                \
-		} else {                                                                           \
-			t_failed++;                                                                \
-			fprintf(stderr, "FAIL %s\n", #name);                                       \
-		}                                                                                  \
+#define RUN(name)                                            \
+	do {                                                 \
+		int before_ = t_failed_checks;               \
+		t_current = #name;                           \
+		name();                                      \
+		if (t_failed_checks == before_) {            \
+			t_passed++;                          \
+		} else {                                     \
+			t_failed++;                          \
+			fprintf(stderr, "FAIL %s\n", #name); \
+		}                                            \
 	} while (0)
 
-#define T_FAIL(...)                                                                                \
-	do {                                                                                       \
-		/* Past 30 failures the rest is noise: count them, print nothing. */             \
-		if (t_failed_checks++ < 30) {                                                      \
-			fprintf(stderr, "%s:%d: [%s] ", __FILE__, __LINE__, t_current);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
+#define T_FAIL(...)                                                                     \
+	do {                                                                            \
+		/* Past 30 failures the rest is noise: count them, print nothing. */    \
+		if (t_failed_checks++ < 30) {                                           \
+			fprintf(stderr, "%s:%d: [%s] ", __FILE__, __LINE__, t_current); \
+			fprintf(stderr, __VA_ARGS__);                                   \
+			fputc('\n', stderr);                                            \
+		}                                                                       \
 	} while (0)
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			T_FAIL("check failed: %s", #cond);                                         \
+#define CHECK(cond)                                        \
+	do {                                               \
+		if (!(cond))                               \
+			T_FAIL("check failed: %s", #cond); \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                                            \
-	do {                                                                                       \
-		long long a_ = (long long)(a), b_ = (long long)(b);                                \
-		if (a_ != b_)                                                                      \
-			T_FAIL("%s == %s: %lld != %lld", #a, #b, a_, b_);                          \
+#define CHECK_INT(a, b)                                                   \
+	do {                                                              \
+		long long a_ = (long long)(a), b_ = (long long)(b);       \
+		if (a_ != b_)                                             \
+			T_FAIL("%s == %s: %lld != %lld", #a, #b, a_, b_); \
 	} while (0)
 
-#define CHECK_U64(a, b)                                                                            \
-	do {                                                                                       \
-		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b);     \
-		if (a_ != b_)                                                                      \
-			T_FAIL("%s == %s: %llu != %llu", #a, #b, a_, b_);                          \
+#define CHECK_U64(a, b)                                                                        \
+	do {                                                                                   \
+		unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
+		if (a_ != b_)                                                                  \
+			T_FAIL("%s == %s: %llu != %llu", #a, #b, a_, b_);                      \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                            \
-	do {                                                                                       \
-		const char *a_ = (a), *b_ = (b);                                                   \
-		if (!a_ || !b_ || strcmp(a_, b_))                                                  \
-			T_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)",           \
-			       b_ ? b_ : "(null)");                                                \
+#define CHECK_STR(a, b)                                                                  \
+	do {                                                                             \
+		const char *a_ = (a), *b_ = (b);                                         \
+		if (!a_ || !b_ || strcmp(a_, b_))                                        \
+			T_FAIL("%s == %s: \"%s\" != \"%s\"", #a, #b, a_ ? a_ : "(null)", \
+			       b_ ? b_ : "(null)");                                      \
 	} while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                                      \
-	do {                                                                                       \
-		double a_ = (a), b_ = (b);                                                         \
-		if (!(fabs(a_ - b_) <= (tol)))                                                     \
-			T_FAIL("%s ~= %s: %g vs %g (tol %g)", #a, #b, a_, b_, (double)(tol));      \
+#define CHECK_NEAR(a, b, tol)                                                                 \
+	do {                                                                                  \
+		double a_ = (a), b_ = (b);                                                    \
+		if (!(fabs(a_ - b_) <= (tol)))                                                \
+			T_FAIL("%s ~= %s: %g vs %g (tol %g)", #a, #b, a_, b_, (double)(tol)); \
 	} while (0)
 
 /* Skips the current test with a reason (counted as passed). Use only where allowed. */
-#define SKIP(...)                                                                                  \
-	do {                                                                                       \
-		fprintf(stderr, "SKIP %s: ", t_current);                                           \
-		fprintf(stderr, __VA_ARGS__);                                                      \
-		fputc('\n', stderr);                                                               \
-		return;                                                                            \
+#define SKIP(...)                                        \
+	do {                                             \
+		fprintf(stderr, "SKIP %s: ", t_current); \
+		fprintf(stderr, __VA_ARGS__);            \
+		fputc('\n', stderr);                     \
+		return;                                  \
 	} while (0)
 
 static inline int test_main_end(void)

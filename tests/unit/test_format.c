@@ -198,7 +198,9 @@ TEST(test_tracedir_rotation_and_babeltrace)
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 5000; i++) {
 			ts += 100;
-			CHECK_INT(append_syscall(i % 2 ? cpu0 : cpu1, ts, 101 + i % 3, (uint32_t)i % 300), 0);
+			CHECK_INT(append_syscall(i % 2 ? cpu0 : cpu1, ts, 101 + i % 3,
+						 (uint32_t)i % 300),
+				  0);
 			written++;
 			if (i % 10 == 0) {
 				uint8_t p[64], *q = p;
@@ -259,7 +261,8 @@ TEST(test_tracedir_rotation_and_babeltrace)
 		snprintf(chunks, sizeof(chunks), "%s/chunks", dir);
 		bt = count_with_babeltrace(chunks);
 		if (bt == -1 && getenv("CI"))
-			T_FAIL("babeltrace2 is not installed (scripts/install-deps.sh installs it)");
+			T_FAIL("babeltrace2 is not installed (scripts/install-deps.sh installs "
+			       "it)");
 		else if (bt != -1)
 			CHECK_INT(bt, (long long)written);
 	}

@@ -16,11 +16,11 @@ struct ct_command {
 
 void ct_command_register(struct ct_command *c);
 
-#define CT_COMMAND(id, summary_, fn)                                                               \
-	static struct ct_command ct_cmd_##id = {.name = #id, .summary = summary_, .run = fn};     \
-	__attribute__((constructor)) static void ct_cmd_register_##id(void)                        \
-	{                                                                                          \
-		ct_command_register(&ct_cmd_##id);                                                 \
+#define CT_COMMAND(id, summary_, fn)                                                          \
+	static struct ct_command ct_cmd_##id = {.name = #id, .summary = summary_, .run = fn}; \
+	__attribute__((constructor)) static void ct_cmd_register_##id(void)                   \
+	{                                                                                     \
+		ct_command_register(&ct_cmd_##id);                                            \
 	}
 
 /* Program name for messages ("crosstrace"). */

@@ -361,8 +361,13 @@ TEST(test_damaged_chunks)
 	CHECK(sorted);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Used by the CLI tests: a small known trace (3 chunks x 1000 events). */
+	if (argc == 3 && !strcmp(argv[1], "--make-trace")) {
+		write_trace(argv[2], 3, 1000);
+		return 0;
+	}
 	make_tmpdir();
 	RUN(test_roundtrip_all_types);
 	RUN(test_decode_rejects_bad_payloads);

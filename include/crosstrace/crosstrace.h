@@ -87,16 +87,20 @@ int ct_span_context_is_valid(const struct ct_span_context *ctx);
 
 /*
  * Writes ctx as a version-00 traceparent ("00-<32 hex>-<16 hex>-<2 hex>") into buf, which
- * must hold at least CT_TRACEPARENT_LEN + 1 bytes. Returns CT_TRACEPARENT_LEN, or -EINVAL
- * when ctx is invalid (nothing is written then).
+ * must hold at least CT_TRACEPARENT_LEN + 1 bytes. Only the flags version 00 defines (sampled)
+ * are written; the others are sent as zero, as W3C 3.2.2.5.2 requires. Returns
+ * CT_TRACEPARENT_LEN, -EINVAL when ctx is invalid or buf NULL, CT_ETOOBIG when size is too
+ * small (nothing is written then). Thread-safe, async-signal-safe.
  */
 int ct_traceparent_format(const struct ct_span_context *ctx, char *buf, size_t size);
 
 /*
  * Parses a traceparent header value of len bytes (need not be NUL-terminated) following the
- * W3C Trace Context Level 1 rules: lower-case hex only, version ff rejected, a future version
- * may carry extra '-'-separated fields, all-zero ids rejected. On success fills *out (with
- * is_remote = 1) and returns 0; on failure returns CT_EFORMAT and leaves *out untouched.
+ * W3C Trace Context Level 1 rules: lower-case hex only, version ff rejected, version 00 exactly
+ * 55 characters, a higher version may carry extra '-'-separated fields (not interpreted),
+ * all-zero ids rejected, leading/trailing spaces and tabs (HTTP OWS) ignored. Only the sampled
+ * flag is kept in trace_flags. On success fills *out (with is_remote = 1) and returns 0; on
+ * failure returns CT_EFORMAT and leaves *out untouched. Thread-safe, async-signal-safe.
  */
 int ct_traceparent_parse(const char *value, size_t len, struct ct_span_context *out);
 
@@ -121,9 +125,14 @@ void ct_tracestate_init(struct ct_tracestate *ts);
 
 /*
  * Parses a tracestate header value of len bytes. Per the W3C rules the whole header is
- * discarded when any list member is invalid or when there are more than 32 members; empty
- * members (",,") and optional whitespace are allowed. Returns 0 on success; CT_EFORMAT when
- * the value is invalid, in which case *ts is left empty (initialised).
+ * discarded when any list member is invalid, a key repeats, or there are more than 32
+ * members; empty members (",,") and optional whitespace are allowed (and not counted). A
+ * valid header whose members need more than the inline storage (1 KB: always at least the
+ * 512 characters W3C asks to propagate) is truncated by whole entries as W3C 3.3.1.5 says:
+ * entries over 128 characters first, then from the end. Returns 0 on success; CT_EFORMAT
+ * when the value is invalid, in which case *ts is left empty (initialised); -EINVAL when ts
+ * is NULL. The mutators below follow W3C 3.5. No function here allocates, locks or makes a
+ * system call; a ct_tracestate is not thread-safe (one owner, or copy it).
  */
 int ct_tracestate_parse(const char *value, size_t len, struct ct_tracestate *ts);
 
@@ -136,7 +145,8 @@ int ct_tracestate_format(const struct ct_tracestate *ts, char *buf, size_t size)
 
 /*
  * Adds or updates key=value and moves it to the front, as the W3C mutation rules require.
- * When the list already holds 32 members the last one is removed. Returns 0, or CT_EFORMAT
+ * When the list already holds 32 members the last one is removed; when the storage is full,
+ * entries are removed as in ct_tracestate_parse (never the new one). Returns 0, or CT_EFORMAT
  * when key or value breaks the grammar (ts is unchanged then).
  */
 int ct_tracestate_set(struct ct_tracestate *ts, const char *key, const char *value);
@@ -156,7 +166,11 @@ int ct_tracestate_member(const struct ct_tracestate *ts, size_t i, const char **
 #define CT_BAGGAGE_MAX_MEMBERS 64
 #define CT_BAGGAGE_MAX_BYTES 8192
 
-/* A parsed baggage (caller-allocated, inline storage, fields private). */
+/*
+ * A parsed baggage (caller-allocated, inline storage, fields private). Members keep their
+ * order; a key may repeat in a received header (all copies are kept and propagated). No
+ * function here allocates, locks or makes a system call; a ct_baggage is not thread-safe.
+ */
 struct ct_baggage {
 	uint16_t n; /* private */
 	uint16_t used; /* private */
@@ -170,18 +184,27 @@ void ct_baggage_init(struct ct_baggage *bg);
 
 /*
  * Parses a baggage header value: values are percent-decoded, properties kept verbatim.
- * Invalid members are skipped (per the W3C Baggage spec a receiver may drop them). Returns
- * the number of members kept, or CT_EFORMAT when the value is not baggage at all, or
- * CT_ETOOBIG when it exceeds the limits (the members read up to the limit are kept).
+ * Invalid members (bad key or value characters, bad percent-encoding, %00, a value that does
+ * not decode to UTF-8, malformed properties) are skipped (per the W3C Baggage spec a receiver
+ * may drop them). Returns the number of members kept, or CT_EFORMAT when the value is not
+ * empty and no member of it is valid, or CT_ETOOBIG when it exceeds the limits (the members
+ * that end within the first 8192 bytes, up to 64, are kept); -EINVAL when bg is NULL.
  */
 int ct_baggage_parse(const char *value, size_t len, struct ct_baggage *bg);
 
 /* Serialises bg (values percent-encoded). Returns the length, or CT_ETOOBIG. */
 int ct_baggage_format(const struct ct_baggage *bg, char *buf, size_t size);
 
-/* Sets key to value (replacing an existing key). Returns 0, CT_EFORMAT or CT_ETOOBIG. */
+/*
+ * Sets key to value (raw UTF-8; encoded when formatted). An existing key keeps its position,
+ * loses its properties and its repeated copies. Returns 0, CT_EFORMAT when key is not an HTTP
+ * token or value not UTF-8, CT_ETOOBIG when the result would exceed 64 members or 8192 bytes
+ * serialised (bg is unchanged after an error).
+ */
 int ct_baggage_set(struct ct_baggage *bg, const char *key, const char *value);
+/* The decoded value of key (the last copy when a key repeats, as OpenTelemetry does), or NULL. */
 const char *ct_baggage_get(const struct ct_baggage *bg, const char *key);
+/* Removes every copy of key. Returns 0, or -ENOENT when absent. */
 int ct_baggage_delete(struct ct_baggage *bg, const char *key);
 size_t ct_baggage_count(const struct ct_baggage *bg);
 int ct_baggage_member(const struct ct_baggage *bg, size_t i, const char **key, const char **value);
@@ -204,10 +227,20 @@ int ct_context_inject(const struct ct_span_context *ctx, const struct ct_tracest
 /*
  * Reads traceparent (and tracestate into *ts when ts is non-NULL) from the carrier.
  * Returns 0 with *ctx filled, or CT_EFORMAT/-ENOENT when there is no valid traceparent
- * (a tracestate without a valid traceparent is ignored, as the W3C rules say).
+ * (a tracestate without a valid traceparent is ignored, as the W3C rules say; *ts is then
+ * empty). An invalid tracestate leaves *ts empty and does not affect the result.
  */
 int ct_context_extract(ct_carrier_get_fn get, void *carrier, struct ct_span_context *ctx,
 		       struct ct_tracestate *ts);
+
+/* Writes bg as the "baggage" header when it has members. Returns 0, -EINVAL, CT_ETOOBIG. */
+int ct_baggage_inject(const struct ct_baggage *bg, ct_carrier_set_fn set, void *carrier);
+
+/*
+ * Reads the "baggage" header into *bg (always initialised). Returns what ct_baggage_parse
+ * returns, or -ENOENT when the carrier has none.
+ */
+int ct_baggage_extract(ct_carrier_get_fn get, void *carrier, struct ct_baggage *bg);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Samplers                                                                                  */
@@ -231,13 +264,16 @@ struct ct_sampler {
 	int kind; /* private */
 	double arg; /* private */
 	uint64_t threshold; /* private: ratio samplers compare the trace id against it */
-	int64_t tokens_milli; /* private: rate limiter, thousandths of a token */
-	uint64_t last_refill; /* private: ns CLOCK_MONOTONIC */
+	uint64_t interval_ns; /* private: rate limiter, ns between admissions (1e9 / rate) */
+	uint64_t tolerance_ns; /* private: rate limiter, burst allowance in ns */
+	uint64_t tat; /* private: rate limiter, theoretical arrival time (ns, now_ns's clock) */
 };
 
 /*
  * Initialises s. Returns 0, or -EINVAL when kind is unknown or arg is out of range
- * (ratio outside [0, 1], rate negative).
+ * (ratio outside [0, 1] or NaN, rate negative or NaN). The rate limiter admits arg new traces
+ * per second with a burst of max(1, arg) (its bucket starts full). Not thread-safe against
+ * concurrent use of s.
  */
 int ct_sampler_init(struct ct_sampler *s, enum ct_sampler_kind kind, double arg);
 
@@ -253,7 +289,10 @@ int ct_sampler_kind_parse(const char *name, enum ct_sampler_kind *kind);
  * root span). Ratio decisions depend only on the trace id (so every service of a trace
  * decides alike): the lower 56 bits of the trace id, as the OpenTelemetry
  * TraceIdRatioBased sampler recommends. now_ns is CLOCK_MONOTONIC, used by the rate limiter.
- * Returns 1 to sample, 0 to drop.
+ * parentbased_* follow a valid parent's sampled flag (remote or local) and use the inner
+ * sampler for roots. Plain ratelimited takes a token for roots and remote parents (each trace
+ * entering the process) and follows a local parent. Returns 1 to sample, 0 to drop.
+ * Thread-safe, lock-free, no allocation or system call.
  */
 int ct_sampler_should_sample(struct ct_sampler *s, const uint8_t trace_id[16],
 			     const struct ct_span_context *parent, uint64_t now_ns);

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The foreign stream's time-ordered buffer. Receivers append records (header + payload) to
+ * a pool under a mutex; the owner thread swaps the pool out, sorts it by (time, arrival),
+ * writes the prefix older than the watermark, and puts the rest back. Each chunk boundary the
+ * owner observed is remembered so that a boundary's events are written while its chunk is
+ * still open, and so that PROCESS_INFO is written once per process and chunk.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crosstrace/crosstrace.h"
+#include "foreign_stream.h"
+#include "format/event.h"
+#include "util/buf.h"
+
+struct rec {
+	uint64_t ts;
+	uint64_t seq; /* arrival order: keeps start → attrs → end order on equal times */
+	int32_t pid, tid;
+	uint32_t proc; /* index into procs */
+	uint32_t off; /* payload offset in the pool */
+	uint16_t id;
+	uint16_t len;
+};
+
+struct pool {
+	struct rec *r;
+	size_t n, cap;
+	struct ct_buf data;
+};
+
+/* A process that sent spans: its PROCESS_INFO + resource attributes, pre-encoded. */
+struct proc {
+	int32_t pid;
+	char *service, *sdk;
+	struct ct_buf events; /* [u16 id][u16 len][payload]... */
+	uint64_t last_chunk; /* chunk number + 1 it was last written to; 0 never */
+};
+
+#define MAX_PROCS 4096
+
+struct ct_foreign {
+	struct ct_tracedir *td;
+	struct ct_tdstream *s;
+	uint64_t grace_ns;
+	size_t max_bytes;
+
+	pthread_mutex_t mu; /* guards cur, procs, seq, watermark, counters below */
+	struct pool cur;
+	struct proc **procs; /* each entry stays put: the owner reads it without the lock */
+	uint32_t n_procs, cap_procs;
+	uint64_t seq;
+	uint64_t watermark; /* every event older than this was written or counted */
+	uint64_t min_ts; /* oldest event in cur (UINT64_MAX when empty) */
+	uint64_t late, overflow, truncated, spans, written, flushes;
+	uint64_t late_reported, overflow_reported;
+
+	/* Owner thread only. */
+	uint64_t *bounds; /* chunk boundaries observed, ascending */
+	size_t n_bounds, cap_bounds;
+	uint64_t chunk_base; /* chunks created before the first observed boundary */
+};
+
+static void pool_init(struct pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	ct_buf_init(&p->data);
+}
+
+static void pool_fini(struct pool *p)
+{
+	free(p->r);
+	ct_buf_fini(&p->data);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pool_push(struct pool *p, const struct rec *r, const void *payload)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		struct rec *n = realloc(p->r, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->r = n;
+		p->cap = cap;
+	}
+	if (p->data.len + r->len > UINT32_MAX || ct_buf_reserve(&p->data, r->len + 1))
+		return -ENOMEM;
+	p->r[p->n] = *r;
+	p->r[p->n].off = (uint32_t)p->data.len;
+	ct_buf_append(&p->data, payload, r->len);
+	p->n++;
+	return 0;
+}
+
+int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o)
+{
+	struct ct_foreign *f = calloc(1, sizeof(*f));
+	struct ct_tracedir_stats st;
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = ct_tracedir_stream(o->td, o->stream ? o->stream : "foreign", 0xffffffffu, &f->s);
+	if (err) {
+		free(f);
+		return err;
+	}
+	f->td = o->td;
+	f->grace_ns = o->grace_ns ? o->grace_ns : 1000000000ull;
+	f->max_bytes = o->max_bytes ? o->max_bytes : (size_t)64 << 20;
+	pthread_mutex_init(&f->mu, NULL);
+	pool_init(&f->cur);
+	f->min_ts = UINT64_MAX;
+	ct_tracedir_stats(o->td, &st);
+	f->chunk_base = st.chunks ? st.chunks - 1 : 0;
+	*out = f;
+	return 0;
+}
+
+struct add_ctx {
+	struct ct_foreign *f;
+	uint32_t proc;
+	int full;
+};
+
+/* Called with f->mu held. */
+static int add_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
+		     const void *payload, size_t len)
+{
+	struct add_ctx *c = arg;
+	struct ct_foreign *f = c->f;
+	struct rec r = {.ts = ts, .pid = pid, .tid = tid, .id = id, .len = (uint16_t)len};
+
+	if (ts < f->watermark) {
+		f->late++;
+		return 0;
+	}
+	if (c->full || f->cur.data.len + len > f->max_bytes * 2) {
+		/* Hard bound: twice the soft limit at which the owner starts writing early. */
+		c->full = 1;
+		f->overflow++;
+		return 0;
+	}
+	r.seq = f->seq++;
+	r.proc = c->proc;
+	if (pool_push(&f->cur, &r, payload)) {
+		f->overflow++;
+		return 0;
+	}
+	if (ts < f->min_ts)
+		f->min_ts = ts;
+	return 0;
+}
+
+static int proc_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
+		      const void *payload, size_t len)
+{
+	struct ct_buf *b = arg;
+	uint16_t hdr[2] = {id, (uint16_t)len};
+
+	(void)ts;
+	(void)pid;
+	(void)tid;
+	ct_buf_append(b, hdr, sizeof(hdr));
+	ct_buf_append(b, payload, len);
+	return b->oom ? -ENOMEM : 0;
+}
+
+/* The process entry of resource r, created on first sight. Called with f->mu held. */
+static uint32_t proc_for(struct ct_foreign *f, const struct ct_nbatch *b,
+			 const struct ct_nresource *r)
+{
+	struct proc *p;
+
+	for (uint32_t i = 0; i < f->n_procs; i++) {
+		p = f->procs[i];
+		if (p->pid == r->pid && !strcmp(p->service, r->service) && !strcmp(p->sdk, b->sdk))
+			return i;
+	}
+	if (f->n_procs == MAX_PROCS)
+		return UINT32_MAX; /* its spans still go in; only its PROCESS_INFO is skipped */
+	if (f->n_procs == f->cap_procs) {
+		uint32_t cap = f->cap_procs ? f->cap_procs * 2 : 16;
+		struct proc **n = realloc(f->procs, cap * sizeof(*n));
+
+		if (!n)
+			return UINT32_MAX;
+		f->procs = n;
+		f->cap_procs = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return UINT32_MAX;
+	p->pid = r->pid;
+	p->service = strdup(r->service);
+	p->sdk = strdup(b->sdk);
+	ct_buf_init(&p->events);
+	if (!p->service || !p->sdk ||
+	    ct_resource_events(b, r, 0, proc_event, &p->events, &f->truncated)) {
+		free(p->service);
+		free(p->sdk);
+		ct_buf_fini(&p->events);
+		free(p);
+		return UINT32_MAX;
+	}
+	f->procs[f->n_procs] = p;
+	return f->n_procs++;
+}
+
+int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
+		   const struct ct_span_ev_clock *c)
+{
+	struct add_ctx ctx = {.f = f};
+	uint32_t *procs = calloc(b->n_resources ? b->n_resources : 1, sizeof(*procs));
+	int err = 0;
+
+	if (!procs)
+		return -ENOMEM;
+	pthread_mutex_lock(&f->mu);
+	for (uint32_t i = 0; i < b->n_resources; i++)
+		procs[i] = proc_for(f, b, &b->resources[i]);
+	for (uint32_t i = 0; i < b->n_spans && !err; i++) {
+		ctx.proc = procs[b->spans[i].resource];
+		err = ct_span_events(b, &b->spans[i], c, add_event, &ctx, &f->truncated);
+		f->spans++;
+	}
+	pthread_mutex_unlock(&f->mu);
+	free(procs);
+	return err;
+}
+
+/* ---- owner side ---- */
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Number of the chunk (0-based) covering ts, per the boundaries seen. */
+static uint64_t chunk_of(const struct ct_foreign *f, uint64_t ts)
+{
+	size_t lo = 0, hi = f->n_bounds;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f->bounds[mid] <= ts)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return f->chunk_base + lo;
+}
+
+static int write_proc(struct ct_foreign *f, struct proc *p, uint64_t ts)
+{
+	size_t off = 0;
+
+	while (off + 4 <= p->events.len) {
+		uint16_t hdr[2];
+		int e;
+
+		memcpy(hdr, p->events.data + off, sizeof(hdr));
+		off += sizeof(hdr);
+		e = ct_tdstream_append(f->s, hdr[0], ts, p->pid, 0, p->events.data + off, hdr[1]);
+		if (e < 0)
+			return e;
+		off += hdr[1];
+	}
+	return 0;
+}
+
+/* Writes every buffered event older than w (all when w is UINT64_MAX), or at least the
+ * oldest half when the buffer is over its soft limit. */
+static int flush_before(struct ct_foreign *f, uint64_t w)
+{
+	struct pool take, rest;
+	size_t cut = 0;
+	int err = 0, over;
+
+	pthread_mutex_lock(&f->mu);
+	over = f->cur.data.len > f->max_bytes;
+	if (!f->cur.n || (!over && f->min_ts >= w)) {
+		pthread_mutex_unlock(&f->mu);
+		return 0;
+	}
+	take = f->cur;
+	pool_init(&f->cur);
+	f->min_ts = UINT64_MAX;
+	pthread_mutex_unlock(&f->mu);
+
+	qsort(take.r, take.n, sizeof(*take.r), rec_cmp);
+	while (cut < take.n && take.r[cut].ts < w)
+		cut++;
+	if (over && cut < take.n / 2) {
+		cut = take.n / 2;
+		/* Never split events of one timestamp: later arrivals at it must not be late. */
+		while (cut < take.n && take.r[cut].ts == take.r[cut - 1].ts)
+			cut++;
+	}
+	/*
+	 * Raise the watermark before writing: from now on an add older than the last event
+	 * written cannot go into the stream in order, and is counted late. Equal times still can.
+	 */
+	pthread_mutex_lock(&f->mu);
+	if (cut && take.r[cut - 1].ts > f->watermark)
+		f->watermark = take.r[cut - 1].ts;
+	pthread_mutex_unlock(&f->mu);
+	for (size_t i = 0; i < cut; i++) {
+		const struct rec *r = &take.r[i];
+		int e;
+
+		if (r->proc != UINT32_MAX) {
+			struct proc *p;
+			uint64_t ch = chunk_of(f, r->ts) + 1;
+
+			pthread_mutex_lock(&f->mu);
+			p = f->procs[r->proc];
+			pthread_mutex_unlock(&f->mu);
+			if (p->last_chunk != ch) {
+				p->last_chunk = ch;
+				e = write_proc(f, p, r->ts);
+				if (e < 0 && !err)
+					err = e;
+			}
+		}
+		e = ct_tdstream_append(f->s, r->id, r->ts, r->pid, r->tid, take.data.data + r->off,
+				       r->len);
+		if (e < 0 && !err)
+			err = e;
+	}
+	/* Put the rest back in front of what arrived meanwhile. */
+	pool_init(&rest);
+	for (size_t i = cut; i < take.n && !err; i++)
+		err = pool_push(&rest, &take.r[i], take.data.data + take.r[i].off);
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->cur.n && !err; i++)
+		err = pool_push(&rest, &f->cur.r[i], f->cur.data.data + f->cur.r[i].off);
+	if (err) {
+		f->overflow += take.n - cut; /* could not keep them: counted */
+	} else {
+		pool_fini(&f->cur);
+		f->cur = rest;
+		pool_init(&rest);
+		if (cut < take.n && take.r[cut].ts < f->min_ts)
+			f->min_ts = take.r[cut].ts;
+	}
+	f->written += cut;
+	f->flushes++;
+	pthread_mutex_unlock(&f->mu);
+	pool_fini(&rest);
+	pool_fini(&take);
+	return err;
+}
+
+/* Reports loss counted by adders (ct_tdstream_lost is owner-only). */
+static void report_loss(struct ct_foreign *f, uint64_t now_ns)
+{
+	uint64_t late, overflow;
+
+	pthread_mutex_lock(&f->mu);
+	late = f->late - f->late_reported;
+	overflow = f->overflow - f->overflow_reported;
+	f->late_reported = f->late;
+	f->overflow_reported = f->overflow;
+	pthread_mutex_unlock(&f->mu);
+	if (late)
+		ct_tdstream_lost(f->s, "received_late", now_ns, late);
+	if (overflow)
+		ct_tdstream_lost(f->s, "received_overflow", now_ns, overflow);
+}
+
+static int note_bound(struct ct_foreign *f, unsigned before, uint64_t now_ns)
+{
+	struct ct_tracedir_stats st;
+
+	ct_tracedir_stats(f->td, &st);
+	if (st.chunks == before)
+		return 0;
+	if (f->n_bounds == f->cap_bounds) {
+		size_t cap = f->cap_bounds ? f->cap_bounds * 2 : 16;
+		uint64_t *n = realloc(f->bounds, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		f->bounds = n;
+		f->cap_bounds = cap;
+	}
+	f->bounds[f->n_bounds++] = now_ns;
+	return 0;
+}
+
+int ct_foreign_tick(struct ct_foreign *f, uint64_t now_ns)
+{
+	struct ct_tracedir_stats st;
+	uint64_t w = 0;
+	int err, e;
+
+	/* The newest boundary whose chunk is past half its grace period: write what it holds. */
+	for (size_t i = 0; i < f->n_bounds; i++) {
+		if (now_ns >= f->bounds[i] + f->grace_ns / 2)
+			w = f->bounds[i];
+	}
+	err = flush_before(f, w);
+	report_loss(f, now_ns);
+	ct_tracedir_stats(f->td, &st);
+	e = ct_tracedir_tick(f->td, now_ns);
+	if (e && !err)
+		err = e;
+	e = note_bound(f, st.chunks, now_ns);
+	return err ? err : e;
+}
+
+int ct_foreign_rotate(struct ct_foreign *f, uint64_t now_ns)
+{
+	struct ct_tracedir_stats st;
+	int err;
+
+	ct_tracedir_stats(f->td, &st);
+	err = ct_tracedir_rotate(f->td, now_ns);
+	if (!err)
+		err = note_bound(f, st.chunks, now_ns);
+	return err;
+}
+
+int ct_foreign_flush(struct ct_foreign *f)
+{
+	int err = flush_before(f, UINT64_MAX);
+
+	report_loss(f, f->watermark);
+	return err;
+}
+
+void ct_foreign_stats(struct ct_foreign *f, struct ct_foreign_stats *st)
+{
+	pthread_mutex_lock(&f->mu);
+	st->spans = f->spans;
+	st->events_buffered = f->cur.n;
+	st->bytes_buffered = f->cur.data.len;
+	st->events_written = f->written;
+	st->late = f->late;
+	st->overflow = f->overflow;
+	st->truncated = f->truncated;
+	st->flushes = f->flushes;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void ct_foreign_free(struct ct_foreign *f)
+{
+	if (!f)
+		return;
+	if (f->cur.n)
+		ct_tdstream_lost(f->s, "received_unflushed", f->watermark, f->cur.n);
+	pool_fini(&f->cur);
+	for (uint32_t i = 0; i < f->n_procs; i++) {
+		free(f->procs[i]->service);
+		free(f->procs[i]->sdk);
+		ct_buf_fini(&f->procs[i]->events);
+		free(f->procs[i]);
+	}
+	free(f->procs);
+	free(f->bounds);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}

@@ -12,32 +12,118 @@
  *                First frame of a connection; the receiver closes connections that start
  *                otherwise or announce a newer format version.
  *   RECORDS (2): s32 tid | u32 count | count x record
- *                record := u16 event id | u16 payload size | u32 reserved (0) | u64 timestamp
- *                          (ns, CLOCK_MONOTONIC) | payload (event.def layout, `size` bytes)
+ *                record := u16 event id | u16 payload size | u32 reserved (0, ignored) | u64
+ *                          timestamp (ns, CLOCK_MONOTONIC) | payload (event.def layout, `size`
+ *                          bytes)
  *                Records of one tid arrive in the order the thread wrote them, so a
  *                receiver can append them to one CTF stream per thread ("ust_<pid>_<tid>").
+ *                tid 0 carries the process's own records (PROCESS_INFO and the resource
+ *                attributes, ATTR_* with span_id 0), sent after every HELLO.
+ *                Only client events (ids 1..63) are allowed, and every payload must decode
+ *                to exactly `size` bytes. A CLIENT_LOST record reports records the thread
+ *                dropped itself (its ring was full); the receiver adds it to the loss
+ *                counters ("client_records") besides storing the event.
  *   LOST    (3): s32 tid | u64 timestamp | u64 records | u64 bytes
- *                Records the thread could not record (its ring was full) since the last
- *                LOST frame for that tid.
+ *                Records of that thread lost outside its ring (a frame cut by a broken
+ *                connection, drops the thread never got to report before it exited). The
+ *                receiver stores it as a CLIENT_LOST event and counts it like one.
  *
  * A record is the same 16-byte header + payload layout the client uses in its per-thread
- * rings, so the client's drain thread copies ring contents to the socket unchanged.
- * Frames are at most CT_WIRE_MAX_FRAME bytes; a receiver treats anything malformed as the end
- * of that connection (logged, counted), never as a reason to stop serving others.
+ * rings (where records are padded to 8 bytes; the padding is not sent), so the client's
+ * drain thread copies records from its rings to the socket unchanged.
+ * Frames are at most CT_WIRE_MAX_FRAME bytes (the length field included); frame flags are
+ * reserved and must be 0; frames of an unknown type are skipped (room for later additions).
+ * A receiver treats anything malformed as the end of that connection (with a reason naming
+ * the frame and the offset), never as a reason to stop serving others; a malformed frame
+ * stores none of its records.
  */
 #ifndef CT_FORMAT_WIRE_H
 #define CT_FORMAT_WIRE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CT_WIRE_MAGIC 0x31575443u /* "CTW1" */
 #define CT_WIRE_MAX_FRAME (4u << 20)
 #define CT_WIRE_RECORD_HEADER 16
+#define CT_WIRE_FRAME_HEADER 8 /* u32 length, u16 type, u16 flags */
+#define CT_WIRE_HELLO_SIZE (CT_WIRE_FRAME_HEADER + 16)
+#define CT_WIRE_RECORDS_HEADER (CT_WIRE_FRAME_HEADER + 8) /* before the first record */
+#define CT_WIRE_LOST_SIZE (CT_WIRE_FRAME_HEADER + 28)
 
 enum ct_wire_type {
 	CT_WIRE_HELLO = 1,
 	CT_WIRE_RECORDS = 2,
 	CT_WIRE_LOST = 3,
 };
+
+/* ---- sending: frame encoders (no allocation, thread-safe, buf sized by the caller) ---- */
+
+/* Writes a HELLO frame for process pid into buf[CT_WIRE_HELLO_SIZE]. Returns its size. */
+size_t ct_wire_put_hello(uint8_t *buf, int32_t pid);
+
+/*
+ * Writes the header of a RECORDS frame into buf[CT_WIRE_RECORDS_HEADER] for count records of
+ * tid that take records_bytes bytes after it. Returns CT_WIRE_RECORDS_HEADER.
+ */
+size_t ct_wire_put_records_header(uint8_t *buf, int32_t tid, uint32_t count, size_t records_bytes);
+
+/* Writes a LOST frame into buf[CT_WIRE_LOST_SIZE]. Returns its size. */
+size_t ct_wire_put_lost(uint8_t *buf, int32_t tid, uint64_t ts, uint64_t records, uint64_t bytes);
+
+/* ---- receiving: a pure byte-stream parser appending to a trace directory ---- */
+
+struct ct_tracedir;
+struct ct_wire_conn;
+
+struct ct_wire_conn_stats {
+	uint64_t bytes; /* bytes fed */
+	uint64_t frames; /* complete frames processed */
+	uint64_t records; /* records appended to the trace directory (written or counted) */
+	uint64_t lost_records; /* records the client reported lost (CLIENT_LOST + LOST) */
+	uint64_t lost_bytes;
+	uint64_t skipped_frames; /* frames of an unknown type */
+};
+
+/*
+ * A receiver for one connection, appending into td (borrowed: it must outlive the
+ * connection; several connections may share one td, all fed from td's owner thread).
+ * Returns 0 or -ENOMEM. Not thread-safe: one owner, like td.
+ */
+int ct_wire_conn_new(struct ct_wire_conn **out, struct ct_tracedir *td);
+
+/*
+ * Feeds len bytes as they arrived from the socket (any split is fine). Complete frames are
+ * validated and appended to td's streams "ust_<pid>_<tid>". Returns 0 to go on reading, or a
+ * negative code when the connection must end: CT_EFORMAT / CT_EVERSION / CT_ETOOBIG for bad
+ * input (reason in ct_wire_conn_error; the frames before the bad one are kept), -ENOMEM.
+ * After an error every later call returns the same error and appends nothing.
+ */
+int ct_wire_conn_feed(struct ct_wire_conn *c, const void *data, size_t len);
+
+/*
+ * The peer closed the connection. Returns 0 when it ended between frames, CT_ETRUNC when a
+ * frame was cut short (its records are not stored; reason in ct_wire_conn_error), or the
+ * connection's earlier error.
+ */
+int ct_wire_conn_end(struct ct_wire_conn *c);
+
+/*
+ * Re-stores the process's own records (tid 0: PROCESS_INFO, resource attributes) when td has
+ * started a new chunk since they were last stored, so that every chunk says who recorded it.
+ * Call after ct_tracedir_tick with the same now_ns (feeding frames does it too).
+ */
+void ct_wire_conn_tick(struct ct_wire_conn *c, uint64_t now_ns);
+
+/* The reason of the connection's error, "" when none. */
+const char *ct_wire_conn_error(const struct ct_wire_conn *c);
+
+/* The client's pid from its HELLO, 0 before it. */
+int32_t ct_wire_conn_pid(const struct ct_wire_conn *c);
+
+void ct_wire_conn_stats(const struct ct_wire_conn *c, struct ct_wire_conn_stats *st);
+
+/* Frees c (NULL accepted). Streams already appended stay in td. */
+void ct_wire_conn_free(struct ct_wire_conn *c);
 
 #endif

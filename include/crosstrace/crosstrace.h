@@ -353,7 +353,10 @@ struct ct_stats {
 	uint64_t dropped_bytes; /* their size */
 	uint64_t spans_started; /* sampled spans started */
 	uint64_t spans_unsampled; /* spans not sampled (not recorded) */
-	uint64_t threads; /* rings ever created */
+	uint64_t threads; /* threads that ever called into the library */
+	uint64_t truncated; /* names, keys or values cut to CT_MAX_NAME / CT_MAX_STRING */
+	uint64_t scope_overflow; /* ct_scope_enter calls beyond CT_MAX_SCOPE_DEPTH (ignored) */
+	uint64_t sink_dropped; /* records lost after leaving their ring (output unreachable) */
 };
 
 /* Snapshot of the counters (summed over threads; approximate while threads run). */

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The drain thread: every flush period (or when ct_flush asks) it empties every thread's ring
+ * into the sink, reports drops no CLIENT_LOST record carried, frees the states of exited
+ * threads once their rings are empty, and lets the sink do its housekeeping (rotation,
+ * sending). Application threads never wait for it; ct_flush and ct_shutdown do.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "sink.h"
+#include "tracer.h"
+#include "util/clock.h"
+
+struct drain_ctx {
+	struct ct__sink *sink;
+	struct ct__thread *t;
+};
+
+static int on_record(void *arg, const uint8_t *rec, size_t len)
+{
+	struct drain_ctx *c = arg;
+	struct ct__thread *t = c->t;
+	uint16_t id;
+	uint64_t ts;
+
+	if (c->sink->ops->record(c->sink, t, rec, len))
+		return 1;
+	memcpy(&id, rec, 2);
+	memcpy(&ts, rec + 8, 8);
+	if (ts > t->last_ts)
+		t->last_ts = ts;
+	if (id == CT_EV_CLIENT_LOST) {
+		uint64_t n, b;
+
+		memcpy(&n, rec + 16, 8);
+		memcpy(&b, rec + 24, 8);
+		t->lost_seen += n;
+		t->lost_bytes_seen += b;
+	}
+	return 0;
+}
+
+/* Reports t's drops that no CLIENT_LOST record in its ring carried. */
+static void report_unreported(struct ct__sink *sink, struct ct__thread *t, uint64_t now)
+{
+	uint64_t dropped = atomic_load_explicit(&t->dropped, memory_order_relaxed);
+	uint64_t bytes = atomic_load_explicit(&t->dropped_bytes, memory_order_relaxed);
+
+	if (dropped <= t->lost_seen)
+		return;
+	sink->ops->lost(sink, t, now > t->last_ts ? now : t->last_ts, dropped - t->lost_seen,
+			bytes > t->lost_bytes_seen ? bytes - t->lost_bytes_seen : 0);
+	t->lost_seen = dropped;
+	t->lost_bytes_seen = bytes;
+}
+
+int ct__drain_cycle(int final, int flush)
+{
+	struct ct__sink *sink = ct__g.sink;
+	uint64_t gen = ct__gen();
+	uint64_t now;
+	struct ct__thread **pp = &ct__g.threads;
+
+	if (!sink)
+		return 0;
+	while (*pp) {
+		struct ct__thread *t = *pp;
+		/* Synchronizes with the release store of dead in on_thread_exit: all the
+		 * thread's records and counters are visible from here on. */
+		int dead = atomic_load_explicit(&t->dead, memory_order_acquire);
+		int empty = 1;
+
+		if (t->ring && t->ring_gen == gen) {
+			struct drain_ctx c = {sink, t};
+
+			sink->ops->begin_thread(sink, t);
+			ct__ring_consume(t->ring, on_record, &c);
+			sink->ops->end_thread(sink, t);
+			empty = ct__ring_used(t->ring) == 0;
+			if ((dead || final) && empty)
+				report_unreported(sink, t, ct_mono_ns());
+		}
+		if (dead && empty) {
+			*pp = t->next;
+			ct__thread_free(t);
+			continue;
+		}
+		pp = &t->next;
+	}
+	now = ct_mono_ns();
+	return sink->ops->tick(sink, now, flush);
+}
+
+static void *drain_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ct__g.flush_lock);
+	for (;;) {
+		uint64_t req = ct__g.flush_req;
+		int stop = ct__g.stop, err;
+		struct timespec ts;
+
+		pthread_mutex_unlock(&ct__g.flush_lock);
+		pthread_mutex_lock(&ct__g.lock);
+		err = ct__drain_cycle(0, req != ct__g.flush_done);
+		pthread_mutex_unlock(&ct__g.lock);
+		pthread_mutex_lock(&ct__g.flush_lock);
+		ct__g.flush_done = req;
+		ct__g.last_err = err;
+		pthread_cond_broadcast(&ct__g.done);
+		if (stop)
+			break;
+		if (ct__g.flush_req != req || ct__g.stop)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += (long)(ct__g.flush_ms % 1000) * 1000000L;
+		ts.tv_sec += ct__g.flush_ms / 1000 + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&ct__g.wake, &ct__g.flush_lock, &ts);
+	}
+	pthread_mutex_unlock(&ct__g.flush_lock);
+	return NULL;
+}
+
+/* Called with ct__g.lock held. */
+int ct__drain_start(void)
+{
+	sigset_t all, old;
+	int err;
+
+	pthread_mutex_lock(&ct__g.flush_lock);
+	ct__g.stop = 0;
+	ct__g.flush_req = ct__g.flush_done = 0;
+	pthread_mutex_unlock(&ct__g.flush_lock);
+	/* Signals are the application's business: the drain thread takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&ct__g.drain, NULL, drain_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err)
+		ct__g.drain_running = 1;
+	return err;
+}
+
+void ct__drain_stop(void)
+{
+	if (!ct__g.drain_running)
+		return;
+	pthread_mutex_lock(&ct__g.flush_lock);
+	ct__g.stop = 1;
+	pthread_cond_signal(&ct__g.wake);
+	pthread_mutex_unlock(&ct__g.flush_lock);
+	pthread_join(ct__g.drain, NULL);
+	pthread_mutex_lock(&ct__g.lock);
+	ct__g.drain_running = 0;
+	pthread_mutex_unlock(&ct__g.lock);
+}

@@ -1,3 +1,4 @@
 # SPDX-License-Identifier: MIT
 # net/: span decoders, receivers, span → event conversion, exporter.
 ct_unit_test(test_net_codec SOURCES unit/test_net_codec.c LIBS ct_net_codec)
+ct_unit_test(test_net_events SOURCES unit/test_net_events.c LIBS ct_net ct_format)

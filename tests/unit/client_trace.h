@@ -23,7 +23,7 @@ struct tevs {
 	char status[32];
 };
 
-static void tevs_on_error(void *arg, int code, const char *msg)
+__attribute__((unused)) static void tevs_on_error(void *arg, int code, const char *msg)
 {
 	(void)code;
 	(void)arg;
@@ -81,7 +81,7 @@ static void tevs_own(struct ct_event *ev)
 }
 
 /* Loads the trace at dir. Returns 0, or -1 when it cannot be opened. */
-static int tevs_load(const char *dir, struct tevs *out)
+__attribute__((unused)) static int tevs_load(const char *dir, struct tevs *out)
 {
 	struct ct_trace *t;
 	char err[512];
@@ -121,7 +121,7 @@ static int tevs_load(const char *dir, struct tevs *out)
 }
 
 /* Number of events of a type (0: all) recorded by pid (0: any). */
-static size_t tevs_count(const struct tevs *e, unsigned type, int32_t pid)
+__attribute__((unused)) static size_t tevs_count(const struct tevs *e, unsigned type, int32_t pid)
 {
 	size_t n = 0;
 
@@ -130,7 +130,7 @@ static size_t tevs_count(const struct tevs *e, unsigned type, int32_t pid)
 	return n;
 }
 
-static void tevs_free(struct tevs *e)
+__attribute__((unused)) static void tevs_free(struct tevs *e)
 {
 	/* Copied strings are left to the process exit: tests are short-lived. */
 	free(e->v);

@@ -30,7 +30,8 @@ enum kind { K_OTLP_PROTO = 1, K_OTLP_JSON, K_ZIPKIN };
 struct req {
 	enum kind kind;
 	int gzip;
-	int answered; /* a response was queued before the body ended */
+	int answered; /* answered (or closed) before the body ended */
+	int refuse; /* 413 or 503 to answer once the body has been read and discarded */
 	uint64_t start_ns;
 	uint64_t declared; /* Content-Length, or UINT64_MAX when chunked */
 	struct ct_buf body;
@@ -397,26 +398,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		*upload_data_size = 0;
 		atomic_fetch_add(&r->bytes, n);
-		if (q->body.len + n > r->o.max_body) {
-			atomic_fetch_add(&r->too_large, 1);
-			return send_error(r, c, q, 413, 1,
-					  "body is over the %zu-byte limit (send smaller batches)",
-					  r->o.max_body);
-		}
 		if ((ct_mono_ns() - q->start_ns) / 1000000 > r->o.body_timeout_ms) {
+			/*
+			 * libmicrohttpd cannot answer in the middle of a body: a client too slow to
+			 * finish is disconnected, which OTLP/HTTP clients treat as retryable.
+			 */
 			atomic_fetch_add(&r->too_slow, 1);
-			return send_error(
-				r, c, q, 408, 1,
-				"body too slow: %zu bytes in %u ms (the limit for a whole "
-				"request body)",
-				q->body.len + n, r->o.body_timeout_ms);
+			logf_(r,
+			      "%s POST %s: connection closed: body too slow, %zu bytes in %u ms "
+			      "(the "
+			      "limit for a whole request body; a 408 cannot be sent mid-body)",
+			      q->peer, q->path, q->body.len + n, r->o.body_timeout_ms);
+			q->answered = 1;
+			return MHD_NO;
+		}
+		if (q->refuse)
+			return MHD_YES; /* over the limit: read and discard until the body ends */
+		if (q->body.len + n > r->o.max_body) {
+			/* Answered (413) once the body has ended: see above. Nothing more is kept. */
+			q->refuse = 413;
+			ct_buf_fini(&q->body);
+			return MHD_YES;
 		}
 		ct_buf_append(&q->body, upload_data, n);
 		if (q->body.oom) {
-			atomic_fetch_add(&r->busy, 1);
-			return send_error(r, c, q, 503, 1, "out of memory buffering the body");
+			q->refuse = 503;
+			ct_buf_fini(&q->body);
 		}
 		return MHD_YES;
+	}
+	if (q->refuse == 413) {
+		atomic_fetch_add(&r->too_large, 1);
+		return send_error(r, c, q, 413, 1,
+				  "body is over the %zu-byte limit (send smaller batches)",
+				  r->o.max_body);
+	}
+	if (q->refuse == 503) {
+		atomic_fetch_add(&r->busy, 1);
+		return send_error(r, c, q, 503, 1, "out of memory buffering the body");
 	}
 	return finish(r, c, q);
 }

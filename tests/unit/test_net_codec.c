@@ -422,9 +422,9 @@ TEST(json_decode)
 TEST(json_malformed)
 {
 	static const char *bad[] = {
-		"{\"resourceSpans\":[",			  /* truncated */
-		"[]",					  /* not an object */
-		"{\"resourceSpans\":{}}",		  /* wrong type */
+		"{\"resourceSpans\":[", /* truncated */
+		"[]", /* not an object */
+		"{\"resourceSpans\":{}}", /* wrong type */
 		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[1]}]}]}",
 		"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":"
 		"\"4bf92f3577b34da6a3ce929d0e0e4736\",\"spanId\":\"00f067aa0ba902b7\","
@@ -474,7 +474,8 @@ TEST(json_response)
 
 	ct_buf_init(&out);
 	ct_otlp_json_response(&out, 2, "x");
-	CHECK_STR(out.data, "{\"partialSuccess\":{\"rejectedSpans\":\"2\",\"errorMessage\":\"x\"}}");
+	CHECK_STR(out.data,
+		  "{\"partialSuccess\":{\"rejectedSpans\":\"2\",\"errorMessage\":\"x\"}}");
 	ct_buf_reset(&out);
 	ct_otlp_json_response(&out, 0, NULL);
 	CHECK_STR(out.data, "{}");
@@ -497,7 +498,7 @@ static const char zipkin[] =
 
 TEST(zipkin_decode)
 {
-	static const uint8_t tid64[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+	static const uint8_t tid64[16] = {0,	0,    0,    0,	  0,	0,    0,    0,
 					  0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
 	struct ct_nbatch *b = NULL;
 	const struct ct_nspan *s;

@@ -290,7 +290,8 @@ struct got {
 	uint64_t ts[32];
 };
 
-static int emit(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid, const void *p, size_t len)
+static int emit(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid, const void *p,
+		size_t len)
 {
 	struct got *got = arg;
 	struct ct_event ev;
@@ -309,10 +310,10 @@ static int emit(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid, c
 TEST(pure_conversion)
 {
 	/* ct_span_events alone: the event ids in order for one span with a link. */
-	static const uint16_t want[] = {CT_EV_SPAN_START, CT_EV_ATTR_INT,   CT_EV_ATTR_DOUBLE,
-					CT_EV_ATTR_INT,   CT_EV_SPAN_LINK,  CT_EV_ATTR_STR,
+	static const uint16_t want[] = {CT_EV_SPAN_START,  CT_EV_ATTR_INT,   CT_EV_ATTR_DOUBLE,
+					CT_EV_ATTR_INT,	   CT_EV_SPAN_LINK,  CT_EV_ATTR_STR,
 					CT_EV_SCOPE_ENTER, CT_EV_SPAN_EVENT, CT_EV_ATTR_BOOL,
-					CT_EV_SCOPE_EXIT, CT_EV_SPAN_END};
+					CT_EV_SCOPE_EXIT,  CT_EV_SPAN_END};
 	struct ct_span_ev_clock clk = {.offset_ns = OFFSET};
 	uint64_t st[1] = {10}, en[1] = {20};
 	struct ct_nbatch *b = batch(st, en, 1, 0);

@@ -3,3 +3,8 @@
 ct_unit_test(test_tracer SOURCES unit/test_tracer.c LIBS crosstrace_static ct_format TIMEOUT 120)
 ct_unit_test(test_ring SOURCES unit/test_ring.c LIBS crosstrace_static ct_format LABELS tsan
              TIMEOUT 600)
+ct_unit_test(test_wire SOURCES unit/test_wire.c LIBS crosstrace_static ct_format TIMEOUT 120)
+add_dependencies(test_wire ct_example_checkout)
+ct_fuzz_test(fuzz_wire SOURCES fuzz/fuzz_wire.c LIBS ct_format)
+ct_script_test(client_babeltrace COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/client_babeltrace.sh
+               LABELS e2e TIMEOUT 120)

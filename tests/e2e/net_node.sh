@@ -1,0 +1,60 @@
+#!/bin/sh
+# End-to-end: real OpenTelemetry (OTLP/HTTP JSON and protobuf exporters) and Zipkin SDK clients
+# from npm, each reading a file and burning CPU inside spans, send to `crosstrace receive`; the
+# spans received and the events written to the trace directory are compared with what each
+# app printed of its own spans (tests/e2e/node/compare.js).
+set -eu
+src=${CT_SOURCE_DIR:?}
+bin=${CT_BUILD_DIR:?}/crosstrace
+node_dir=$src/tests/e2e/node
+
+skip() {
+	echo "SKIP net_node: $1"
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: skipping is not allowed under CI=true" >&2
+		exit 1
+	fi
+	exit 77
+}
+command -v node >/dev/null 2>&1 || skip "node is not installed (run scripts/install-deps.sh)"
+[ -d "$node_dir/node_modules/@opentelemetry/sdk-node" ] && [ -d "$node_dir/node_modules/zipkin" ] ||
+	skip "npm packages missing in tests/e2e/node (run scripts/install-deps.sh)"
+
+work=$(mktemp -d /tmp/ct-net-node-XXXXXX)
+rpid=
+cleanup() {
+	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" receive --otlp-port 0 --zipkin-port 0 --ports-file "$work/ports" \
+	--spans-json "$work/received.jsonl" --out "$work/trace" 2>"$work/receiver.log" &
+rpid=$!
+i=0
+while [ ! -s "$work/ports" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || { cat "$work/receiver.log"; echo "FAIL: receiver did not start" >&2; exit 1; }
+	sleep 0.1
+done
+otlp=$(awk '$1 == "otlp" { print $2 }' "$work/ports")
+zipkin=$(awk '$1 == "zipkin" { print $2 }' "$work/ports")
+
+# The SDKs' own metrics/logs pipelines are not under test.
+export OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none
+file=$node_dir/package.json
+cd "$node_dir"
+node otel_app.js json "http://127.0.0.1:$otlp/v1/traces" "$file" >"$work/json.out"
+node otel_app.js proto "http://127.0.0.1:$otlp/v1/traces" "$file" >"$work/proto.out"
+node zipkin_app.js "http://127.0.0.1:$zipkin/api/v2/spans" "$file" >"$work/zipkin.out"
+
+# Each app printed only after its exporter had its answer: all spans are in. Stop the receiver
+# (SIGTERM: it flushes the trace directory) and wait for it.
+kill -TERM "$rpid"
+wait "$rpid" || { cat "$work/receiver.log"; echo "FAIL: receiver exited with an error" >&2; exit 1; }
+rpid=
+cat "$work/receiver.log"
+"$bin" dump --format json "$work/trace" >"$work/dump.jsonl"
+node compare.js "$work/received.jsonl" "$work/dump.jsonl" "$work/json.out" "$work/proto.out" \
+	"$work/zipkin.out"
+echo "1 passed, 0 failed"

@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The kernel half of crosstrace capture: tracepoints (tp_btf, CO-RE) on syscalls, the
+ * scheduler, process lifetime and block requests, filtered to the traced process trees (a
+ * hash of tgids that follows fork), writing records in event.def layout (see capture.h) into
+ * one BPF ring buffer. The reader is woken only past a fill threshold; it polls otherwise.
+ */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "capture.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Event ids of format/event.def (the BPF build does not include format/). */
+enum {
+	EV_SYSCALL_ENTRY = 64,
+	EV_SYSCALL_EXIT = 65,
+	EV_SYSCALL_ENTRY_PATH = 66,
+	EV_SYSCALL_ENTRY_ADDR = 67,
+	EV_SYSCALL_EXIT_ADDR = 68,
+	EV_SCHED_SWITCH = 69,
+	EV_SCHED_WAKING = 70,
+	EV_SCHED_WAKEUP = 71,
+	EV_SCHED_WAKEUP_NEW = 72,
+	EV_PROCESS_FORK = 73,
+	EV_PROCESS_EXEC = 74,
+	EV_PROCESS_EXIT = 75,
+	EV_TASK_RENAME = 76,
+	EV_BLOCK_RQ_ISSUE = 77,
+	EV_BLOCK_RQ_COMPLETE = 78,
+};
+
+/* Load-time options, set by the reader before load (plain __u types: see FIELD-NOTES). */
+const volatile __u64 wakeup_bytes = 65536; /* wake the reader when this much is pending */
+const volatile __u8 sys_kind[CT_KNR_MAX] = {};
+
+/* Written here, read by the reader through the mmapped bss. */
+__u64 drops_cpu[CT_KMAX_CPUS];
+__u64 drops_key[CT_KDROP_KEYS];
+__u64 untraced_children; /* forks not followed because the traced map was full */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the reader (--ring-size) */
+} events SEC(".maps");
+
+/* tgid -> CT_KTRACE_TREE / CT_KTRACE_SPAWNER. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* Syscalls that return a sockaddr: the user pointers, saved at entry, read at exit. */
+struct addr_out {
+	__u64 addr;
+	__u64 lenp;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tid */
+	__type(value, struct addr_out);
+} pending_addr SEC(".maps");
+
+/* Block requests issued by traced tasks, so that their completions are kept too. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* struct request * */
+	__type(value, __u8);
+} inflight_rq SEC(".maps");
+
+/*
+ * Interrupt context without preempt_count (a per-CPU variable that this kernel's kallsyms
+ * does not export): hard and soft interrupts run on the per-CPU IRQ stack on x86_64, so the
+ * program's own stack lies outside the current task's stack. The stack address goes through
+ * a map slot because the verifier does not let a program compare stack pointers directly.
+ */
+const volatile __u64 thread_size = 16384; /* THREAD_SIZE of x86_64 without KASAN */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} sp_slot SEC(".maps");
+
+static __always_inline int in_irq_ctx(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 base = (__u64)t->stack, sp;
+	__u32 zero = 0;
+	__u64 *slot = bpf_map_lookup_elem(&sp_slot, &zero);
+
+	if (!slot)
+		return 0;
+	*slot = (__u64)&base;
+	sp = *(volatile __u64 *)slot;
+	return sp - base >= thread_size;
+}
+
+static __always_inline int is_traced(__u32 tgid)
+{
+	__u8 *v = bpf_map_lookup_elem(&traced, &tgid);
+
+	return v && *v == CT_KTRACE_TREE;
+}
+
+static __always_inline void count_drop(__u32 cpu, __u32 key)
+{
+	if (cpu < CT_KMAX_CPUS)
+		__sync_fetch_and_add(&drops_cpu[cpu], 1);
+	if (key < CT_KDROP_KEYS)
+		__sync_fetch_and_add(&drops_key[key], 1);
+}
+
+/*
+ * Reserves a record of sz bytes, counting a drop under key when the ring is full. Fills the
+ * header except size.
+ */
+static __always_inline void *reserve(__u64 sz, __u16 type, __u32 drop_key, __u64 ts, __u32 pid,
+				     __u32 tid)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct ct_krec_hdr *h = bpf_ringbuf_reserve(&events, sz, 0);
+
+	if (!h) {
+		count_drop(cpu, drop_key);
+		return NULL;
+	}
+	h->h_ts = ts;
+	h->h_pid = pid;
+	h->h_tid = tid;
+	h->h_type = type;
+	h->h_cpu = cpu;
+	h->h_reserved = 0;
+	h->h_aux = 0;
+	return h;
+}
+
+/* Commits without waking the reader unless enough is pending (see FIELD-NOTES: per-event
+ * wake-ups cost several times the rest of the path). */
+static __always_inline void submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+#define TYPE_KEY(t) ((t)-64)
+
+static __always_inline __u64 sys_arg(struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0:
+		return regs->di;
+	case 1:
+		return regs->si;
+	case 2:
+		return regs->dx;
+	case 3:
+		return regs->r10;
+	case 4:
+		return regs->r8;
+	default:
+		return regs->r9;
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	__u32 nr = (__u32)id;
+	__u8 kind = 0;
+	__u64 ts;
+
+	if (!is_traced(tgid))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	if (nr < CT_KNR_MAX)
+		kind = sys_kind[nr];
+
+	if (CT_KSYS_KIND(kind) == CT_KSYS_PATH) {
+		struct ct_krec_sys_enter_path *r;
+		long n;
+
+		r = reserve(sizeof(*r), EV_SYSCALL_ENTRY_PATH, CT_KDROP_SYS_ENTRY + nr, ts, tgid,
+			    tid);
+		if (!r)
+			return 0;
+		r->nr = nr;
+		r->args[0] = regs->di;
+		r->args[1] = regs->si;
+		r->args[2] = regs->dx;
+		r->args[3] = regs->r10;
+		r->args[4] = regs->r8;
+		r->args[5] = regs->r9;
+		n = bpf_probe_read_user_str(r->path, sizeof(r->path),
+					    (const void *)sys_arg(regs, CT_KSYS_ARG_A(kind)));
+		if (n <= 0) {
+			r->path[0] = 0;
+			n = 1;
+		}
+		r->h_size = 52 + n;
+		submit(r);
+		return 0;
+	}
+	if (CT_KSYS_KIND(kind) == CT_KSYS_ADDR_IN) {
+		struct ct_krec_sys_enter_addr *r;
+		__u64 len = sys_arg(regs, CT_KSYS_ARG_B(kind));
+		const void *p = (const void *)sys_arg(regs, CT_KSYS_ARG_A(kind));
+
+		r = reserve(sizeof(*r), EV_SYSCALL_ENTRY_ADDR, CT_KDROP_SYS_ENTRY + nr, ts, tgid,
+			    tid);
+		if (!r)
+			return 0;
+		r->nr = nr;
+		r->args[0] = regs->di;
+		r->args[1] = regs->si;
+		r->args[2] = regs->dx;
+		r->args[3] = regs->r10;
+		r->args[4] = regs->r8;
+		r->args[5] = regs->r9;
+		if (len > CT_KADDR_MAX)
+			len = CT_KADDR_MAX;
+		if (!p || bpf_probe_read_user(r->addr, len & 0xff, p))
+			len = 0;
+		r->addr_len = len;
+		r->h_size = 54 + len;
+		submit(r);
+		return 0;
+	}
+	if (CT_KSYS_KIND(kind) == CT_KSYS_ADDR_OUT) {
+		struct addr_out a = {
+			.addr = sys_arg(regs, CT_KSYS_ARG_A(kind)),
+			.lenp = sys_arg(regs, CT_KSYS_ARG_B(kind)),
+		};
+
+		if (a.addr && a.lenp)
+			bpf_map_update_elem(&pending_addr, &tid, &a, BPF_ANY);
+	}
+
+	struct ct_krec_sys_enter *r;
+
+	r = reserve(sizeof(*r), EV_SYSCALL_ENTRY, CT_KDROP_SYS_ENTRY + nr, ts, tgid, tid);
+	if (!r)
+		return 0;
+	r->nr = nr;
+	r->args[0] = regs->di;
+	r->args[1] = regs->si;
+	r->args[2] = regs->dx;
+	r->args[3] = regs->r10;
+	r->args[4] = regs->r8;
+	r->args[5] = regs->r9;
+	r->h_size = 52;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	__u32 nr;
+	__u64 ts;
+
+	if (!is_traced(tgid))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	nr = (__u32)regs->orig_ax;
+
+	if (nr < CT_KNR_MAX && CT_KSYS_KIND(sys_kind[nr]) == CT_KSYS_ADDR_OUT) {
+		struct addr_out *a = bpf_map_lookup_elem(&pending_addr, &tid);
+
+		if (a) {
+			struct ct_krec_sys_exit_addr *r;
+			__u64 addr = a->addr, lenp = a->lenp;
+			__u32 len = 0;
+
+			bpf_map_delete_elem(&pending_addr, &tid);
+			r = reserve(sizeof(*r), EV_SYSCALL_EXIT_ADDR, CT_KDROP_SYS_EXIT + nr, ts,
+				    tgid, tid);
+			if (!r)
+				return 0;
+			r->nr = nr;
+			r->ret = ret;
+			if (ret >= 0 && !bpf_probe_read_user(&len, sizeof(len), (void *)lenp)) {
+				if (len > CT_KADDR_MAX)
+					len = CT_KADDR_MAX;
+				if (bpf_probe_read_user(r->addr, len & 0xff, (void *)addr))
+					len = 0;
+			} else {
+				len = 0;
+			}
+			r->addr_len = len;
+			r->h_size = 14 + len;
+			submit(r);
+			return 0;
+		}
+	}
+
+	struct ct_krec_sys_exit *r;
+
+	r = reserve(sizeof(*r), EV_SYSCALL_EXIT, CT_KDROP_SYS_EXIT + nr, ts, tgid, tid);
+	if (!r)
+		return 0;
+	r->nr = nr;
+	r->ret = ret;
+	r->h_size = 12;
+	submit(r);
+	return 0;
+}
+
+/* The state bits the sched_switch tracepoint reports (__trace_sched_switch_state). */
+static __always_inline __u32 report_state(__u32 state, int exit_state)
+{
+	__u32 s = (state | (__u32)exit_state) & 0x7f; /* TASK_REPORT */
+
+	if ((state & 0x402) == 0x402) /* TASK_IDLE */
+		s = 0x80; /* TASK_REPORT_IDLE */
+	if (state & 0x1000) /* TASK_RTLOCK_WAIT */
+		s = 0x2; /* TASK_UNINTERRUPTIBLE */
+	/* Only the highest set bit is reported. */
+	for (int b = 7; b >= 0; b--) {
+		if (s & (1u << b))
+			return 1u << b;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	__u32 ptgid = prev->tgid, ntgid = next->tgid;
+	struct ct_krec_sched_switch *r;
+	__u64 ts;
+	long n;
+
+	if (!is_traced(ptgid) && !is_traced(ntgid))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	r = reserve(sizeof(*r), EV_SCHED_SWITCH, TYPE_KEY(EV_SCHED_SWITCH), ts, ptgid, prev->pid);
+	if (!r)
+		return 0;
+	r->prev_state = preempt ? 0 : report_state(prev_state, prev->exit_state);
+	r->prev_prio = prev->prio;
+	r->next_tid = next->pid;
+	r->next_pid = ntgid;
+	r->next_prio = next->prio;
+	n = bpf_probe_read_kernel_str(r->next_comm, sizeof(r->next_comm), next->comm);
+	if (n <= 0) {
+		r->next_comm[0] = 0;
+		n = 1;
+	}
+	r->h_size = 20 + n;
+	submit(r);
+	return 0;
+}
+
+static __always_inline int wake(struct task_struct *p, __u16 type)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	__u32 wtgid = p->tgid;
+	int irq = in_irq_ctx();
+	__u64 ts;
+
+	if (irq)
+		tgid = tid = 0;
+	if (!is_traced(wtgid) && !(tgid && is_traced(tgid)))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	if (type == EV_SCHED_WAKING) {
+		struct ct_krec_sched_waking *r;
+		long n;
+
+		r = reserve(sizeof(*r), type, TYPE_KEY(type), ts, tgid, tid);
+		if (!r)
+			return 0;
+		r->tid = p->pid;
+		r->pid = wtgid;
+		r->target_cpu = p->thread_info.cpu;
+		r->flags = irq ? 1 : 0;
+		n = bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+		if (n <= 0) {
+			r->comm[0] = 0;
+			n = 1;
+		}
+		r->h_size = 13 + n;
+		submit(r);
+		return 0;
+	}
+	struct ct_krec_sched_wakeup *r;
+
+	r = reserve(sizeof(*r), type, TYPE_KEY(type), ts, tgid, tid);
+	if (!r)
+		return 0;
+	r->tid = p->pid;
+	r->pid = wtgid;
+	r->target_cpu = p->thread_info.cpu;
+	r->h_size = 12;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(ct_sched_waking, struct task_struct *p)
+{
+	return wake(p, EV_SCHED_WAKING);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ct_sched_wakeup, struct task_struct *p)
+{
+	return wake(p, EV_SCHED_WAKEUP);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(ct_sched_wakeup_new, struct task_struct *p)
+{
+	return wake(p, EV_SCHED_WAKEUP_NEW);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct ct_krec_fork *r;
+	__u8 *v = bpf_map_lookup_elem(&traced, &ptgid);
+	__u8 val;
+	long n;
+
+	if (!v)
+		return 0;
+	val = *v;
+	/* A new process of a traced tree (or of the recorder) is traced from birth. */
+	if (ctgid != ptgid) {
+		__u8 tree = CT_KTRACE_TREE;
+
+		if (bpf_map_update_elem(&traced, &ctgid, &tree, BPF_ANY))
+			__sync_fetch_and_add(&untraced_children, 1);
+	}
+	if (val != CT_KTRACE_TREE)
+		return 0;
+	r = reserve(sizeof(*r), EV_PROCESS_FORK, TYPE_KEY(EV_PROCESS_FORK), bpf_ktime_get_ns(),
+		    ptgid, parent->pid);
+	if (!r)
+		return 0;
+	r->child_pid = ctgid;
+	r->child_tid = child->pid;
+	n = bpf_probe_read_kernel_str(r->child_comm, sizeof(r->child_comm), child->comm);
+	if (n <= 0) {
+		r->child_comm[0] = 0;
+		n = 1;
+	}
+	r->h_size = 8 + n;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct ct_krec_exec *r;
+	long n;
+
+	if (!is_traced(tgid))
+		return 0;
+	r = reserve(sizeof(*r), EV_PROCESS_EXEC, TYPE_KEY(EV_PROCESS_EXEC), bpf_ktime_get_ns(),
+		    tgid, p->pid);
+	if (!r)
+		return 0;
+	r->old_tid = old_pid;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	n = bpf_probe_read_kernel_str(r->filename, sizeof(r->filename), bprm->filename);
+	if (n <= 0) {
+		r->filename[0] = 0;
+		n = 1;
+	}
+	r->h_size = 4 + CT_KCOMM_LEN + n;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ct_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct ct_krec_exit *r;
+	long n;
+
+	if (!is_traced(tgid))
+		return 0;
+	r = reserve(sizeof(*r), EV_PROCESS_EXIT, TYPE_KEY(EV_PROCESS_EXIT), bpf_ktime_get_ns(),
+		    tgid, p->pid);
+	if (!r)
+		return 0;
+	r->exit_code = p->exit_code;
+	n = bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	if (n <= 0) {
+		r->comm[0] = 0;
+		n = 1;
+	}
+	r->h_size = 4 + n;
+	submit(r);
+	return 0;
+}
+
+/*
+ * The process is gone (its leader reaped, after every thread): stop tracing the tgid. Not at
+ * exit, so that the last context switches of exiting threads are still kept; and only when
+ * the leader is freed, since threads and a leader replaced by exec (de_thread) go earlier.
+ */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(ct_free, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	if (p->pid == p->tgid && p->group_leader == p)
+		bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(ct_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = task->tgid;
+	struct ct_krec_rename *r;
+
+	if (!is_traced(tgid))
+		return 0;
+	r = reserve(sizeof(*r), EV_TASK_RENAME, TYPE_KEY(EV_TASK_RENAME), bpf_ktime_get_ns(), tgid,
+		    task->pid);
+	if (!r)
+		return 0;
+	bpf_probe_read_kernel_str(r->oldcomm, sizeof(r->oldcomm), task->comm);
+	bpf_probe_read_kernel_str(r->newcomm, sizeof(r->newcomm), comm);
+	r->h_size = 2 * CT_KCOMM_LEN;
+	submit(r);
+	return 0;
+}
+
+/* The rwbs string of the block tracepoints (blk_fill_rwbs). */
+static __always_inline void fill_rwbs(char *rwbs, __u32 opf)
+{
+	__u32 op = opf & 0xff; /* REQ_OP_MASK */
+	int i = 0;
+
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH)))
+		rwbs[i++] = 'F';
+	if (op == bpf_core_enum_value(enum req_op, REQ_OP_WRITE)) {
+		rwbs[i++] = 'W';
+	} else if (op == bpf_core_enum_value(enum req_op, REQ_OP_DISCARD)) {
+		rwbs[i++] = 'D';
+	} else if (op == bpf_core_enum_value(enum req_op, REQ_OP_SECURE_ERASE)) {
+		rwbs[i++] = 'D';
+		rwbs[i++] = 'E';
+	} else if (op == bpf_core_enum_value(enum req_op, REQ_OP_FLUSH)) {
+		rwbs[i++] = 'F';
+	} else if (op == bpf_core_enum_value(enum req_op, REQ_OP_READ)) {
+		rwbs[i++] = 'R';
+	} else {
+		rwbs[i++] = 'N';
+	}
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_FUA)))
+		rwbs[i++] = 'F';
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
+		rwbs[i++] = 'A';
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC)))
+		rwbs[i++] = 'S';
+	if (opf & (1u << bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
+		rwbs[i++] = 'M';
+	rwbs[i] = 0;
+}
+
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+
+	if (!disk)
+		return 0;
+	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline int rwbs_len(const char *rwbs)
+{
+	int n = 0;
+
+	for (int i = 0; i < CT_KRWBS_LEN; i++) {
+		if (!rwbs[i])
+			break;
+		n++;
+	}
+	return n + 1;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(ct_block_issue, struct request *rq)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct ct_krec_block_issue *r;
+	__u64 key = (__u64)rq;
+	__u8 one = 1;
+
+	if (in_irq_ctx() || !is_traced(tgid))
+		return 0;
+	bpf_map_update_elem(&inflight_rq, &key, &one, BPF_ANY);
+	r = reserve(sizeof(*r), EV_BLOCK_RQ_ISSUE, TYPE_KEY(EV_BLOCK_RQ_ISSUE), bpf_ktime_get_ns(),
+		    tgid, (__u32)pid_tgid);
+	if (!r)
+		return 0;
+	r->dev = rq_dev(rq);
+	r->sector = BPF_CORE_READ(rq, __sector);
+	r->bytes = BPF_CORE_READ(rq, __data_len);
+	r->nr_sector = r->bytes >> 9;
+	fill_rwbs(r->rwbs, BPF_CORE_READ(rq, cmd_flags));
+	r->h_size = 20 + rwbs_len(r->rwbs);
+	submit(r);
+	return 0;
+}
+
+/* Completions run in interrupt context or on behalf of the device: pid/tid 0. */
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(ct_block_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	struct ct_krec_block_complete *r;
+	__u64 key = (__u64)rq;
+
+	if (!bpf_map_lookup_elem(&inflight_rq, &key))
+		return 0;
+	bpf_map_delete_elem(&inflight_rq, &key);
+	r = reserve(sizeof(*r), EV_BLOCK_RQ_COMPLETE, TYPE_KEY(EV_BLOCK_RQ_COMPLETE),
+		    bpf_ktime_get_ns(), 0, 0);
+	if (!r)
+		return 0;
+	r->dev = rq_dev(rq);
+	r->sector = BPF_CORE_READ(rq, __sector);
+	r->nr_sector = nr_bytes >> 9;
+	/* blk_status_t values are kernel-internal; any failure is reported as -EIO. */
+	r->error = error ? -5 : 0;
+	fill_rwbs(r->rwbs, BPF_CORE_READ(rq, cmd_flags));
+	r->h_size = 20 + rwbs_len(r->rwbs);
+	submit(r);
+	return 0;
+}

@@ -36,9 +36,9 @@ typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
 #define REQ_DESC \
 	opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor
 
-/* Message nesting above the first AnyValue (request > resource spans > scope spans > span >
- * key-value), then two messages per AnyValue level. */
-#define MAX_MSG_DEPTH (6 + 2 * CT_OTLP_MAX_DEPTH)
+/* Message nesting above the first AnyValue (at most: request > resource spans > scope spans >
+ * span > event or link > key-value), then two messages per AnyValue level, and a margin. */
+#define MAX_MSG_DEPTH (8 + 2 * CT_OTLP_MAX_DEPTH)
 
 static void *arena_alloc(void *data, size_t n)
 {

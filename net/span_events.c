@@ -17,9 +17,15 @@
 
 uint64_t ct_span_ev_mono(const struct ct_span_ev_clock *c, uint64_t real_ns)
 {
-	int64_t m = (int64_t)real_ns - c->offset_ns;
+	uint64_t off;
 
-	return m > 0 ? (uint64_t)m : 0;
+	/* In unsigned arithmetic: any offset and time must convert without overflow. */
+	if (c->offset_ns >= 0) {
+		off = (uint64_t)c->offset_ns;
+		return real_ns > off ? real_ns - off : 0;
+	}
+	off = (uint64_t)0 - (uint64_t)c->offset_ns;
+	return real_ns > UINT64_MAX - off ? UINT64_MAX : real_ns + off;
 }
 
 /* Copies at most max bytes of s (n long) and a NUL; counts a cut. */

@@ -206,6 +206,15 @@ int ct_span_events(const struct ct_nbatch *b, const struct ct_nspan *s,
 		err = emit(arg, CT_EV_SCOPE_EXIT, end, e->pid, e->tid, e->buf,
 			   (size_t)(p - e->buf));
 	}
+	if (!err && s->status != CT_NSTATUS_UNSET) {
+		/* Readers take a span's status message from its last SPAN_STATUS. */
+		p = e->buf;
+		p = ct_put_u64(p, sid);
+		p = ct_put_u8(p, s->status);
+		p = put_s(p, s->status_message, CT_SPAN_EV_MAX_VALUE, truncated);
+		err = emit(arg, CT_EV_SPAN_STATUS, end, e->pid, e->tid, e->buf,
+			   (size_t)(p - e->buf));
+	}
 	if (!err) {
 		p = e->buf;
 		p = ct_put_u64(p, sid);

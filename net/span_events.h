@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Received spans as crosstrace events (format/event.def): SPAN_START, its ATTR_*, SPAN_LINK,
- * SCOPE_ENTER at the start; SPAN_EVENT (+ attributes) at their times; SCOPE_EXIT and SPAN_END
- * at the end; and a process's PROCESS_INFO + resource attributes. Wall-clock span times
+ * SCOPE_ENTER at the start; SPAN_EVENT (+ attributes) at their times; SCOPE_EXIT, SPAN_STATUS
+ * (when set) and SPAN_END at the end; and a process's PROCESS_INFO + resource attributes. Wall-clock span times
  * become CLOCK_MONOTONIC with a given offset, and every span gets the attribute
  * crosstrace.time_uncertainty_ns saying how far its times may be off. Pure: no I/O.
  */

@@ -310,16 +310,18 @@ static int emit(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid, c
 TEST(pure_conversion)
 {
 	/* ct_span_events alone: the event ids in order for one span with a link. */
-	static const uint16_t want[] = {CT_EV_SPAN_START,  CT_EV_ATTR_INT,   CT_EV_ATTR_DOUBLE,
-					CT_EV_ATTR_INT,	   CT_EV_SPAN_LINK,  CT_EV_ATTR_STR,
-					CT_EV_SCOPE_ENTER, CT_EV_SPAN_EVENT, CT_EV_ATTR_BOOL,
-					CT_EV_SCOPE_EXIT,  CT_EV_SPAN_END};
+	static const uint16_t want[] = {CT_EV_SPAN_START,  CT_EV_ATTR_INT,    CT_EV_ATTR_DOUBLE,
+					CT_EV_ATTR_INT,	   CT_EV_SPAN_LINK,   CT_EV_ATTR_STR,
+					CT_EV_SCOPE_ENTER, CT_EV_SPAN_EVENT,  CT_EV_ATTR_BOOL,
+					CT_EV_SCOPE_EXIT,  CT_EV_SPAN_STATUS, CT_EV_SPAN_END};
 	struct ct_span_ev_clock clk = {.offset_ns = OFFSET};
 	uint64_t st[1] = {10}, en[1] = {20};
 	struct ct_nbatch *b = batch(st, en, 1, 0);
 	struct ct_nlink *l = ct_nspan_add_link(b, &b->spans[0]);
 	struct got got = {0};
 
+	b->spans[0].status = CT_NSTATUS_ERROR;
+	b->spans[0].status_message = "timeout";
 	memset(l->trace_id, 1, 16);
 	memset(l->span_id, 2, 8);
 	ct_nattrs_add_str(b, &l->attrs, "why", "retry");

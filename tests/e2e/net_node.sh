@@ -22,21 +22,35 @@ command -v node >/dev/null 2>&1 || skip "node is not installed (run scripts/inst
 
 work=$(mktemp -d /tmp/ct-net-node-XXXXXX)
 rpid=
+bpid=
 cleanup() {
 	[ -n "$rpid" ] && kill "$rpid" 2>/dev/null || true
+	[ -n "$bpid" ] && kill "$bpid" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
+wait_ports() {
+	i=0
+	while [ ! -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || { cat "$work"/*.log; echo "FAIL: receiver did not start" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+# Receiver B only receives what receiver A exports to it (round trip over OTLP/HTTP protobuf).
+"$bin" receive --otlp-port 0 --zipkin-port -1 --ports-file "$work/ports-b" \
+	--spans-json "$work/forwarded.jsonl" 2>"$work/receiver-b.log" &
+bpid=$!
+wait_ports "$work/ports-b"
+otlp_b=$(awk '$1 == "otlp" { print $2 }' "$work/ports-b")
+
 "$bin" receive --otlp-port 0 --zipkin-port 0 --ports-file "$work/ports" \
-	--spans-json "$work/received.jsonl" --out "$work/trace" 2>"$work/receiver.log" &
+	--spans-json "$work/received.jsonl" --out "$work/trace" \
+	--export "http://127.0.0.1:$otlp_b/v1/traces" 2>"$work/receiver.log" &
 rpid=$!
-i=0
-while [ ! -s "$work/ports" ]; do
-	i=$((i + 1))
-	[ $i -le 100 ] || { cat "$work/receiver.log"; echo "FAIL: receiver did not start" >&2; exit 1; }
-	sleep 0.1
-done
+wait_ports "$work/ports"
 otlp=$(awk '$1 == "otlp" { print $2 }' "$work/ports")
 zipkin=$(awk '$1 == "zipkin" { print $2 }' "$work/ports")
 
@@ -48,13 +62,18 @@ node otel_app.js json "http://127.0.0.1:$otlp/v1/traces" "$file" >"$work/json.ou
 node otel_app.js proto "http://127.0.0.1:$otlp/v1/traces" "$file" >"$work/proto.out"
 node zipkin_app.js "http://127.0.0.1:$zipkin/api/v2/spans" "$file" >"$work/zipkin.out"
 
-# Each app printed only after its exporter had its answer: all spans are in. Stop the receiver
-# (SIGTERM: it flushes the trace directory) and wait for it.
+# Each app printed only after its exporter had its answer: all spans are in. Stop receiver A
+# (SIGTERM: it flushes its exporter and the trace directory), then B.
 kill -TERM "$rpid"
 wait "$rpid" || { cat "$work/receiver.log"; echo "FAIL: receiver exited with an error" >&2; exit 1; }
 rpid=
-cat "$work/receiver.log"
+kill -TERM "$bpid"
+wait "$bpid" || { cat "$work/receiver-b.log"; echo "FAIL: receiver B failed" >&2; exit 1; }
+bpid=
+cat "$work/receiver.log" "$work/receiver-b.log"
 "$bin" dump --format json "$work/trace" >"$work/dump.jsonl"
 node compare.js "$work/received.jsonl" "$work/dump.jsonl" "$work/json.out" "$work/proto.out" \
 	"$work/zipkin.out"
+# What B got from A's exporter is what A received: ids, times, names, attributes, resources.
+node compare.js --same "$work/received.jsonl" "$work/forwarded.jsonl"
 echo "1 passed, 0 failed"

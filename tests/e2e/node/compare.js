@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// Also: node compare.js --same A.jsonl B.jsonl (two receivers got the same spans).
 // Compares what crosstrace received (`crosstrace receive --spans-json` lines, and the events
 // of its trace directory as `crosstrace dump --format json` lines) with what each SDK app
 // printed of its own spans. Usage: node compare.js RECEIVED.jsonl DUMP.jsonl APP.out...
@@ -6,6 +7,32 @@
 // Zipkin app: its Zipkin v2 JSON). Exits 1 listing every difference.
 'use strict';
 const fs = require('fs');
+
+if (process.argv[2] === '--same') {
+  // Two receivers' JSON lines hold the same spans (the sdk and clock-resolution fields say how
+  // a span arrived, so they may differ).
+  const read = (p) =>
+    new Map(
+      fs.readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => {
+        const s = JSON.parse(l);
+        delete s.sdk;
+        delete s.time_resolution_ns;
+        return [s.span_id, s];
+      }),
+    );
+  const a = read(process.argv[3]);
+  const b = read(process.argv[4]);
+  let diff = 0;
+  for (const [id, s] of a) {
+    if (JSON.stringify(s) !== JSON.stringify(b.get(id))) {
+      diff++;
+      console.error(`span ${id}: ${JSON.stringify(s)}\n  vs ${JSON.stringify(b.get(id))}`);
+    }
+  }
+  if (a.size !== b.size) diff++;
+  console.log(`${a.size} spans forwarded, ${b.size} arrived, ${diff} differences`);
+  process.exit(diff || a.size === 0 ? 1 : 0);
+}
 
 const [receivedPath, dumpPath, ...apps] = process.argv.slice(2);
 const received = new Map();

@@ -4,9 +4,15 @@ ct_unit_test(test_propagation SOURCES unit/test_propagation.c LIBS crosstrace_st
 ct_unit_test(test_baggage SOURCES unit/test_baggage.c LIBS crosstrace_static)
 # Labelled tsan too: the rate limiter is hammered from 4 threads.
 ct_unit_test(test_sampler SOURCES unit/test_sampler.c LIBS crosstrace_static LABELS tsan)
-ct_fuzz_test(fuzz_traceparent SOURCES fuzz/fuzz_traceparent.c LIBS crosstrace_static)
-ct_fuzz_test(fuzz_tracestate SOURCES fuzz/fuzz_tracestate.c LIBS crosstrace_static)
-ct_fuzz_test(fuzz_baggage SOURCES fuzz/fuzz_baggage.c LIBS crosstrace_static)
+# The parsers are compiled into each fuzz target, not linked from crosstrace_static: only
+# the target's own sources get -fsanitize=fuzzer, and libFuzzer is blind to code without its
+# coverage instrumentation.
+set(CT_PROP_SOURCES ${CMAKE_SOURCE_DIR}/lib/traceparent.c ${CMAKE_SOURCE_DIR}/lib/tracestate.c
+  ${CMAKE_SOURCE_DIR}/lib/baggage.c ${CMAKE_SOURCE_DIR}/lib/propagation.c
+  ${CMAKE_SOURCE_DIR}/lib/sampler.c)
+ct_fuzz_test(fuzz_traceparent SOURCES fuzz/fuzz_traceparent.c ${CT_PROP_SOURCES} LIBS m)
+ct_fuzz_test(fuzz_tracestate SOURCES fuzz/fuzz_tracestate.c ${CT_PROP_SOURCES} LIBS m)
+ct_fuzz_test(fuzz_baggage SOURCES fuzz/fuzz_baggage.c ${CT_PROP_SOURCES} LIBS m)
 # The hot path never allocates, locks or blocks: the propagation and sampler objects may call
 # nothing outside this allow-list (libc string routines, llround, each other, sanitizer
 # hooks). test_propagation's no_syscalls test covers system calls at run time.

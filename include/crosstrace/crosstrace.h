@@ -137,9 +137,9 @@ void ct_tracestate_init(struct ct_tracestate *ts);
 int ct_tracestate_parse(const char *value, size_t len, struct ct_tracestate *ts);
 
 /*
- * Writes ts as a header value into buf (NUL-terminated). Returns the length written, or
- * CT_ETOOBIG when buf is too small (512 bytes always suffice for the W3C limits only if values
- * are short; 1100 bytes always suffice).
+ * Writes ts as a header value into buf (NUL-terminated), without optional whitespace. Returns
+ * the length written, CT_ETOOBIG when buf is too small (buf then holds ""; 1024 bytes always
+ * suffice, as the list lives in 1 KB), -EINVAL when ts or buf is NULL.
  */
 int ct_tracestate_format(const struct ct_tracestate *ts, char *buf, size_t size);
 

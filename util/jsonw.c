@@ -28,6 +28,7 @@ static void newline(struct ct_jsonw *w)
 /* Called before every value and key: commas and indentation. */
 static void before_item(struct ct_jsonw *w, int is_key)
 {
+	(void)is_key; /* only checked by assert */
 	if (w->after_key) {
 		assert(!is_key);
 		w->after_key = 0;

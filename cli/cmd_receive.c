@@ -65,7 +65,7 @@ static int sink(void *arg, struct ct_nbatch *b)
 	if (st->exporter)
 		ct_otlp_exporter_submit(st->exporter, b, NULL, 0);
 	ct_nbatch_free(b);
-	return err == -ENOMEM ? CT_EFULL : 0;
+	return err == -ENOMEM || err == CT_EFULL ? CT_EFULL : 0;
 }
 
 static void usage(FILE *f)

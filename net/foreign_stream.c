@@ -47,15 +47,17 @@ struct ct_foreign {
 	struct ct_tdstream *s;
 	uint64_t grace_ns;
 	size_t max_bytes;
+	uint64_t max_hold_ns;
 
-	pthread_mutex_t mu; /* guards cur, procs, seq, watermark, counters below */
+	pthread_mutex_t mu; /* guards cur, spare, procs, seq, watermark, counters below */
 	struct pool cur;
+	struct pool spare; /* an empty pool whose memory is reused at the next flush */
 	struct proc **procs; /* each entry stays put: the owner reads it without the lock */
 	uint32_t n_procs, cap_procs;
 	uint64_t seq;
 	uint64_t watermark; /* every event older than this was written or counted */
 	uint64_t min_ts; /* oldest event in cur (UINT64_MAX when empty) */
-	uint64_t late, overflow, truncated, spans, written, flushes;
+	uint64_t late, overflow, truncated, spans, written, flushes, refused;
 	uint64_t late_reported, overflow_reported;
 
 	/* Owner thread only. */
@@ -75,6 +77,12 @@ static void pool_fini(struct pool *p)
 	free(p->r);
 	ct_buf_fini(&p->data);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Memory a pool's events take: payloads and their records. */
+static size_t pool_bytes(const struct pool *p)
+{
+	return p->data.len + p->n * sizeof(struct rec);
 }
 
 static int pool_push(struct pool *p, const struct rec *r, const void *payload)
@@ -112,9 +120,11 @@ int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o)
 	}
 	f->td = o->td;
 	f->grace_ns = o->grace_ns ? o->grace_ns : 1000000000ull;
-	f->max_bytes = o->max_bytes ? o->max_bytes : (size_t)64 << 20;
+	f->max_bytes = o->max_bytes ? o->max_bytes : (size_t)16 << 20;
+	f->max_hold_ns = o->max_hold_ns ? o->max_hold_ns : 10000000000ull;
 	pthread_mutex_init(&f->mu, NULL);
 	pool_init(&f->cur);
+	pool_init(&f->spare);
 	f->min_ts = UINT64_MAX;
 	ct_tracedir_stats(o->td, &st);
 	f->chunk_base = st.chunks ? st.chunks - 1 : 0;
@@ -125,7 +135,6 @@ int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o)
 struct add_ctx {
 	struct ct_foreign *f;
 	uint32_t proc;
-	int full;
 };
 
 /* Called with f->mu held. */
@@ -138,12 +147,6 @@ static int add_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t t
 
 	if (ts < f->watermark) {
 		f->late++;
-		return 0;
-	}
-	if (c->full || f->cur.data.len + len > f->max_bytes * 2) {
-		/* Hard bound: twice the soft limit at which the owner starts writing early. */
-		c->full = 1;
-		f->overflow++;
 		return 0;
 	}
 	r.seq = f->seq++;
@@ -222,6 +225,17 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 	if (!procs)
 		return -ENOMEM;
 	pthread_mutex_lock(&f->mu);
+	/*
+	 * Hard bound, twice the soft limit at which the owner starts writing early: refuse the
+	 * whole batch (the receiver answers 503 and the client sends it again later) rather than
+	 * keep part of its spans.
+	 */
+	if (pool_bytes(&f->cur) > f->max_bytes * 2) {
+		f->refused += b->n_spans;
+		pthread_mutex_unlock(&f->mu);
+		free(procs);
+		return CT_EFULL;
+	}
 	for (uint32_t i = 0; i < b->n_resources; i++)
 		procs[i] = proc_for(f, b, &b->resources[i]);
 	for (uint32_t i = 0; i < b->n_spans && !err; i++) {
@@ -283,18 +297,22 @@ static int write_proc(struct ct_foreign *f, struct proc *p, uint64_t ts)
  * oldest half when the buffer is over its soft limit. */
 static int flush_before(struct ct_foreign *f, uint64_t w)
 {
-	struct pool take, rest;
+	struct pool take;
+	struct proc *p = NULL;
+	uint32_t p_idx = UINT32_MAX;
 	size_t cut = 0;
 	int err = 0, over;
 
 	pthread_mutex_lock(&f->mu);
-	over = f->cur.data.len > f->max_bytes;
+	over = pool_bytes(&f->cur) > f->max_bytes;
 	if (!f->cur.n || (!over && f->min_ts >= w)) {
 		pthread_mutex_unlock(&f->mu);
 		return 0;
 	}
+	/* Receivers go on adding into the spare pool (its memory kept from the last round). */
 	take = f->cur;
-	pool_init(&f->cur);
+	f->cur = f->spare;
+	pool_init(&f->spare);
 	f->min_ts = UINT64_MAX;
 	pthread_mutex_unlock(&f->mu);
 
@@ -320,12 +338,14 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		int e;
 
 		if (r->proc != UINT32_MAX) {
-			struct proc *p;
 			uint64_t ch = chunk_of(f, r->ts) + 1;
 
-			pthread_mutex_lock(&f->mu);
-			p = f->procs[r->proc];
-			pthread_mutex_unlock(&f->mu);
+			if (r->proc != p_idx) {
+				pthread_mutex_lock(&f->mu); /* procs may be growing */
+				p = f->procs[r->proc];
+				pthread_mutex_unlock(&f->mu);
+				p_idx = r->proc;
+			}
 			if (p->last_chunk != ch) {
 				p->last_chunk = ch;
 				e = write_proc(f, p, r->ts);
@@ -338,27 +358,25 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		if (e < 0 && !err)
 			err = e;
 	}
-	/* Put the rest back in front of what arrived meanwhile. */
-	pool_init(&rest);
-	for (size_t i = cut; i < take.n && !err; i++)
-		err = pool_push(&rest, &take.r[i], take.data.data + take.r[i].off);
+	/* The rest joins what arrived meanwhile (order within the pool does not matter: the next
+	 * round sorts by time and arrival). */
 	pthread_mutex_lock(&f->mu);
-	for (size_t i = 0; i < f->cur.n && !err; i++)
-		err = pool_push(&rest, &f->cur.r[i], f->cur.data.data + f->cur.r[i].off);
-	if (err) {
-		f->overflow += take.n - cut; /* could not keep them: counted */
-	} else {
-		pool_fini(&f->cur);
-		f->cur = rest;
-		pool_init(&rest);
-		if (cut < take.n && take.r[cut].ts < f->min_ts)
-			f->min_ts = take.r[cut].ts;
+	for (size_t i = cut; i < take.n; i++) {
+		if (pool_push(&f->cur, &take.r[i], take.data.data + take.r[i].off)) {
+			f->overflow += take.n - i; /* could not keep them: counted */
+			break;
+		}
 	}
+	if (cut < take.n && take.r[cut].ts < f->min_ts)
+		f->min_ts = take.r[cut].ts;
 	f->written += cut;
 	f->flushes++;
+	/* Emptied, its memory becomes the next spare. */
+	take.n = 0;
+	take.data.len = 0;
+	pool_fini(&f->spare);
+	f->spare = take;
 	pthread_mutex_unlock(&f->mu);
-	pool_fini(&rest);
-	pool_fini(&take);
 	return err;
 }
 
@@ -410,6 +428,9 @@ int ct_foreign_tick(struct ct_foreign *f, uint64_t now_ns)
 		if (now_ns >= f->bounds[i] + f->grace_ns / 2)
 			w = f->bounds[i];
 	}
+	/* Held long enough: a long chunk must not keep minutes of spans in memory. */
+	if (now_ns > f->max_hold_ns && now_ns - f->max_hold_ns > w)
+		w = now_ns - f->max_hold_ns;
 	err = flush_before(f, w);
 	report_loss(f, now_ns);
 	ct_tracedir_stats(f->td, &st);
@@ -445,10 +466,11 @@ void ct_foreign_stats(struct ct_foreign *f, struct ct_foreign_stats *st)
 	pthread_mutex_lock(&f->mu);
 	st->spans = f->spans;
 	st->events_buffered = f->cur.n;
-	st->bytes_buffered = f->cur.data.len;
+	st->bytes_buffered = pool_bytes(&f->cur);
 	st->events_written = f->written;
 	st->late = f->late;
 	st->overflow = f->overflow;
+	st->refused = f->refused;
 	st->truncated = f->truncated;
 	st->flushes = f->flushes;
 	pthread_mutex_unlock(&f->mu);
@@ -461,6 +483,7 @@ void ct_foreign_free(struct ct_foreign *f)
 	if (f->cur.n)
 		ct_tdstream_lost(f->s, "received_unflushed", f->watermark, f->cur.n);
 	pool_fini(&f->cur);
+	pool_fini(&f->spare);
 	for (uint32_t i = 0; i < f->n_procs; i++) {
 		free(f->procs[i]->service);
 		free(f->procs[i]->sdk);

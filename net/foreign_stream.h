@@ -3,8 +3,8 @@
  * The "foreign" stream of a trace directory: events of spans received from other SDKs
  * (OTLP, Zipkin). Such spans arrive after they ended, out of order, while a stream's
  * timestamps must not decrease. So received events wait in a time-ordered buffer until the
- * chunk that covers them is about to be sealed (half its grace period after rotation), and
- * are then written sorted. What arrives older than what was already written is counted as
+ * chunk that covers them is about to be sealed (half its grace period after rotation) or
+ * they are max_hold_ns old, and are then written sorted. What arrives older than what was already written is counted as
  * "received_late", what does not fit in the buffer as "received_overflow": both appear in the
  * manifest's loss counters; nothing is dropped silently. See docs/internals/net.md.
  *
@@ -27,7 +27,14 @@ struct ct_foreign_opts {
 	struct ct_tracedir *td; /* borrowed; must outlive the foreign stream */
 	const char *stream; /* stream name; NULL = "foreign" */
 	uint64_t grace_ns; /* the trace directory's grace period; 0 = 1 s (its default) */
-	size_t max_bytes; /* payload bytes held at most; 0 = 64 MiB */
+	/* Soft limit of the memory held by buffered events (payloads and their records): past it
+	 * the oldest half is written early; past twice it batches are refused. 0 = 16 MiB. */
+	size_t max_bytes;
+	/*
+	 * An event is held at most this long past its own time even when its chunk is not about
+	 * to be sealed (long chunks would otherwise keep minutes of spans in memory); 0 = 10 s.
+	 */
+	uint64_t max_hold_ns;
 };
 
 struct ct_foreign_stats {
@@ -36,7 +43,8 @@ struct ct_foreign_stats {
 	uint64_t bytes_buffered;
 	uint64_t events_written;
 	uint64_t late; /* events older than what was already written */
-	uint64_t overflow; /* events refused because the buffer was full */
+	uint64_t overflow; /* events lost: no memory to store them */
+	uint64_t refused; /* spans refused with CT_EFULL (the buffer was full; client retries) */
 	uint64_t truncated; /* strings cut to the event size limits */
 	uint64_t flushes;
 };
@@ -46,7 +54,8 @@ int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o);
 
 /*
  * Converts every span of b into events (clock: see span_events.h) and buffers them. b is
- * borrowed. Thread-safe. Returns 0, or -ENOMEM (spans then counted as overflow).
+ * borrowed. Thread-safe. Returns 0; CT_EFULL when the buffer is over twice max_bytes (nothing
+ * of b was taken: have the sender retry); -ENOMEM.
  */
 int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 		   const struct ct_span_ev_clock *c);

@@ -45,6 +45,7 @@ struct ct_receiver {
 	int otlp_port, zipkin_port;
 	_Atomic uint64_t requests, spans, rejected_spans, bytes, malformed, too_large, bad_type,
 		too_slow, not_found, busy, aborted;
+	_Atomic uint64_t busy_logged_ns, busy_unlogged; /* 503s are logged once a second */
 };
 
 static void logf_(struct ct_receiver *r, const char *fmt, ...)
@@ -122,8 +123,23 @@ static enum MHD_Result send_error(struct ct_receiver *r, struct MHD_Connection *
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	logf_(r, "%s POST %s: %u: %s%s", q->peer, q->path, status, msg,
-	      close_conn ? " (connection closed)" : "");
+	if (status == 503) {
+		/* Under overload every request is refused: one line a second says it all. */
+		uint64_t now = ct_mono_ns(), last = atomic_load(&r->busy_logged_ns);
+
+		if (now - last < 1000000000ull ||
+		    !atomic_compare_exchange_strong(&r->busy_logged_ns, &last, now)) {
+			atomic_fetch_add(&r->busy_unlogged, 1);
+		} else {
+			logf_(r,
+			      "%s POST %s: 503: %s (and %llu more 503s since the last such line)",
+			      q->peer, q->path, msg,
+			      (unsigned long long)atomic_exchange(&r->busy_unlogged, 0));
+		}
+	} else {
+		logf_(r, "%s POST %s: %u: %s%s", q->peer, q->path, status, msg,
+		      close_conn ? " (connection closed)" : "");
+	}
 	ct_buf_init(&b);
 	/* gRPC codes for the Status body: 3 invalid argument, 8 resource exhausted, 4 deadline
 	 * exceeded, 14 unavailable, 5 not found. */

@@ -361,6 +361,25 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 	/* The rest joins what arrived meanwhile (order within the pool does not matter: the next
 	 * round sorts by time and arrival). */
 	pthread_mutex_lock(&f->mu);
+	/*
+	 * Events added while this round wrote, older than what it wrote (they came in before the
+	 * watermark was raised), can no longer go in order: late.
+	 */
+	{
+		size_t k = 0;
+
+		f->min_ts = UINT64_MAX;
+		for (size_t i = 0; i < f->cur.n; i++) {
+			if (f->cur.r[i].ts < f->watermark) {
+				f->late++;
+				continue;
+			}
+			if (f->cur.r[i].ts < f->min_ts)
+				f->min_ts = f->cur.r[i].ts;
+			f->cur.r[k++] = f->cur.r[i];
+		}
+		f->cur.n = k;
+	}
 	for (size_t i = cut; i < take.n; i++) {
 		if (pool_push(&f->cur, &take.r[i], take.data.data + take.r[i].off)) {
 			f->overflow += take.n - i; /* could not keep them: counted */

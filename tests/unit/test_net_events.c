@@ -6,6 +6,7 @@
  * once per process and chunk, and counted (never silent) late and overflow losses.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "net/foreign_stream.h"
 #include "net/span_events.h"
 #include "test.h"
+#include "util/clock.h"
 
 #define OFFSET 1000000000000000000ll /* realtime - monotonic in these tests */
 #define MS 1000000ull
@@ -336,6 +338,89 @@ TEST(pure_conversion)
 	ct_nbatch_free(b);
 }
 
+struct adder {
+	struct ct_foreign *f;
+	int id;
+	uint64_t refused;
+};
+
+/* Adds 200 batches of 3 spans that started up to 30 ms ago, on the real clock. */
+static void *add_loop(void *p)
+{
+	struct adder *a = p;
+
+	for (int i = 0; i < 200; i++) {
+		uint64_t st[3] = {(uint64_t)(i % 30), 10, 29}, en[3] = {30, 20, 30};
+		struct ct_span_ev_clock clk;
+		struct ct_nbatch *b = batch(st, en, 3, a->id * 1000 + i * 3);
+
+		clk.offset_ns = OFFSET - (int64_t)ct_mono_ns() + 30 * (int64_t)MS;
+		clk.uncertainty_ns = 0;
+		if (ct_foreign_add(a->f, b, &clk) == CT_EFULL)
+			a->refused += 3;
+		ct_nbatch_free(b);
+		if (i % 20 == 0)
+			usleep(1000);
+	}
+	return NULL;
+}
+
+TEST(concurrent_adds_while_rotating)
+{
+	struct ct_tracedir_opts o = {.tool = "test", .grace_ns = 10 * MS};
+	struct ct_foreign_opts fo = {.grace_ns = 10 * MS};
+	struct adder a[4];
+	pthread_t th[4];
+	struct ct_tracedir *td;
+	struct ct_foreign *f;
+	struct ct_foreign_stats fs;
+	struct ct_tracedir_stats st;
+	char path[PATH_MAX], err[256];
+	uint64_t refused = 0, last_rot;
+	int running = 4;
+
+	make_dir("concurrent", path);
+	o.path = path;
+	if (ct_tracedir_create(&td, &o, err, sizeof(err))) {
+		T_FAIL("%s", err);
+		return;
+	}
+	fo.td = td;
+	CHECK_INT(ct_foreign_new(&f, &fo), 0);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct adder){.f = f, .id = i};
+		pthread_create(&th[i], NULL, add_loop, &a[i]);
+	}
+	last_rot = ct_mono_ns();
+	/* The owner: ticks every millisecond, rotates every 20 ms, until the adders are done. */
+	while (running) {
+		uint64_t now = ct_mono_ns();
+
+		usleep(1000);
+		if (now - last_rot > 20 * MS) {
+			CHECK_INT(ct_foreign_rotate(f, now), 0);
+			last_rot = now;
+		}
+		CHECK_INT(ct_foreign_tick(f, now), 0);
+		ct_foreign_stats(f, &fs);
+		running = fs.spans + fs.refused < 4 * 600;
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		refused += a[i].refused;
+	}
+	CHECK_INT(ct_foreign_flush(f), 0);
+	ct_foreign_stats(f, &fs);
+	ct_tracedir_stats(td, &st);
+	/* Every event of every span taken is written or counted late: 9 events per span here. */
+	CHECK_U64(fs.spans + fs.refused, 2400);
+	CHECK_U64(fs.refused, refused);
+	CHECK_U64(fs.events_written + fs.late, fs.spans * 9);
+	CHECK_U64(st.out_of_order, 0);
+	ct_foreign_free(f);
+	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ct-test-net-events-XXXXXX");
@@ -346,6 +431,7 @@ int main(void)
 	RUN(order_and_conversion);
 	RUN(rotation_late_overflow);
 	RUN(pure_conversion);
+	RUN(concurrent_adds_while_rotating);
 	if (!t_failed) {
 		char cmd[PATH_MAX + 16];
 

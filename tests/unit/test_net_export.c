@@ -422,6 +422,7 @@ TEST(always_503_bounded)
 					   .max_backoff_ms = 40,
 					   .max_elapsed_ms = 400,
 					   .max_queue_spans = 100,
+					   .max_queue_bytes = 12000,
 					   .max_batch_spans = 50};
 	struct ct_otlp_exporter_stats st;
 	struct ct_otlp_exporter *ex;
@@ -445,6 +446,9 @@ TEST(always_503_bounded)
 	CHECK_U64(st.dropped_queue_full + st.dropped_failed, 500);
 	CHECK(st.retries > 0);
 	CHECK_INT(st.last_status, 503);
+	/* Bounded memory: the queue limit plus the batch in flight (itself from the queue). */
+	CHECK(st.max_queued_bytes > 0);
+	CHECK(st.max_queued_bytes <= 2 * 12000);
 	ct_otlp_exporter_free(ex);
 	MHD_stop_daemon(d);
 	ct_nbatch_free(b);

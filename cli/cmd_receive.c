@@ -43,8 +43,18 @@ static int sink(void *arg, struct ct_nbatch *b)
 {
 	struct recv_state *st = arg;
 	struct ct_span_ev_clock clk;
-	int err = 0;
+	int err;
 
+	/* The trace directory first: when its buffer is full the client is told to send the
+	 * batch again, so nothing else may have seen it yet. */
+	if (st->foreign) {
+		clk.offset_ns = ct_clock_offset_ns(&clk.uncertainty_ns);
+		err = ct_foreign_add(st->foreign, b, &clk);
+		if (err == CT_EFULL || err == -ENOMEM) {
+			ct_nbatch_free(b);
+			return CT_EFULL;
+		}
+	}
 	if (st->json) {
 		struct ct_buf out;
 
@@ -58,14 +68,11 @@ static int sink(void *arg, struct ct_nbatch *b)
 		pthread_mutex_unlock(&st->mu);
 		ct_buf_fini(&out);
 	}
-	if (st->foreign) {
-		clk.offset_ns = ct_clock_offset_ns(&clk.uncertainty_ns);
-		err = ct_foreign_add(st->foreign, b, &clk);
-	}
 	if (st->exporter)
-		ct_otlp_exporter_submit(st->exporter, b, NULL, 0);
+		ct_otlp_exporter_submit(st->exporter, b, NULL,
+					0); /* a full queue counts its drops */
 	ct_nbatch_free(b);
-	return err == -ENOMEM || err == CT_EFULL ? CT_EFULL : 0;
+	return 0;
 }
 
 static void usage(FILE *f)

@@ -267,6 +267,46 @@ int ct_nattrs_add_bool(struct ct_nbatch *b, struct ct_nattrs *a, const char *key
 	return 0;
 }
 
+/* The value of a new "crosstrace.<name>" attribute of s, or NULL. */
+static struct ct_nval *annotation(struct ct_nbatch *b, struct ct_nspan *s, const char *name)
+{
+	char key[256];
+	int n = snprintf(key, sizeof(key), "crosstrace.%s", name);
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return NULL;
+	return ct_nattrs_add(b, &s->attrs, key, (size_t)n);
+}
+
+int ct_nspan_annotate_str(struct ct_nbatch *b, struct ct_nspan *s, const char *name, const char *v)
+{
+	struct ct_nval *x = annotation(b, s, name);
+
+	return x ? ct_nval_set_bytes(b, x, CT_NVAL_STR, v, strlen(v)) : -ENOMEM;
+}
+
+int ct_nspan_annotate_int(struct ct_nbatch *b, struct ct_nspan *s, const char *name, int64_t v)
+{
+	struct ct_nval *x = annotation(b, s, name);
+
+	if (!x)
+		return -ENOMEM;
+	x->type = CT_NVAL_INT;
+	x->i = v;
+	return 0;
+}
+
+int ct_nspan_annotate_double(struct ct_nbatch *b, struct ct_nspan *s, const char *name, double v)
+{
+	struct ct_nval *x = annotation(b, s, name);
+
+	if (!x)
+		return -ENOMEM;
+	x->type = CT_NVAL_DOUBLE;
+	x->d = v;
+	return 0;
+}
+
 const struct ct_nattr *ct_nattrs_find(const struct ct_nattrs *a, const char *key)
 {
 	for (uint32_t i = 0; i < a->n; i++) {

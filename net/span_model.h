@@ -174,6 +174,14 @@ int ct_nattrs_add_str(struct ct_nbatch *b, struct ct_nattrs *a, const char *key,
 int ct_nattrs_add_int(struct ct_nbatch *b, struct ct_nattrs *a, const char *key, int64_t v);
 int ct_nattrs_add_double(struct ct_nbatch *b, struct ct_nattrs *a, const char *key, double v);
 int ct_nattrs_add_bool(struct ct_nbatch *b, struct ct_nattrs *a, const char *key, int v);
+/*
+ * Annotations: attributes crosstrace adds to a received span before exporting it, named
+ * "crosstrace.<name>" so that they never collide with the application's. Return 0 or -ENOMEM.
+ */
+int ct_nspan_annotate_str(struct ct_nbatch *b, struct ct_nspan *s, const char *name, const char *v);
+int ct_nspan_annotate_int(struct ct_nbatch *b, struct ct_nspan *s, const char *name, int64_t v);
+int ct_nspan_annotate_double(struct ct_nbatch *b, struct ct_nspan *s, const char *name, double v);
+
 /* Sets v to a copy of s[0..n) of the given type (STR, BYTES, ARRAY, KVLIST). */
 int ct_nval_set_bytes(struct ct_nbatch *b, struct ct_nval *v, uint8_t type, const void *s,
 		      size_t n);

@@ -69,7 +69,10 @@ static struct ct_nbatch *make_batch(int n_spans, uint8_t salt)
 		ct_nattrs_add_int(b, &s->attrs, "big", INT64_MIN + i);
 		ct_nattrs_add_double(b, &s->attrs, "ratio", 1.0 / 3.0);
 		ct_nattrs_add_bool(b, &s->attrs, "cached", i & 1);
-		ct_nattrs_add_int(b, &s->attrs, "crosstrace.blocked_io_ns", 123456789);
+		/* Annotations as the analysis engine adds them: namespaced crosstrace.* */
+		ct_nspan_annotate_int(b, s, "blocked_io_ns", 123456789);
+		ct_nspan_annotate_str(b, s, "top_cause", "read /etc/services (fd 3)");
+		ct_nspan_annotate_double(b, s, "cpu_share", 0.125);
 		v = ct_nattrs_add(b, &s->attrs, "raw", 3);
 		ct_nval_set_bytes(b, v, CT_NVAL_BYTES, "\x00\xff\x10", 3);
 		v = ct_nattrs_add(b, &s->attrs, "list", 4);
@@ -230,6 +233,7 @@ static void round_trip(int gzip)
 		ct_nbatch_free(got[k]);
 	}
 	CHECK_INT(found, 20);
+	CHECK(ct_nattrs_find(&b->spans[0].attrs, "crosstrace.top_cause") != NULL);
 	ct_nbatch_free(b);
 }
 

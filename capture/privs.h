@@ -11,9 +11,14 @@
 
 /*
  * Returns 0 when the effective capabilities include CAP_BPF and CAP_PERFMON (or
- * CAP_SYS_ADMIN, which older kernels required instead), or -EPERM with a message in err
- * naming what is missing and how to grant it. Thread-safe.
+ * CAP_SYS_ADMIN, which older kernels required instead); 1 when only CAP_PERFMON is there
+ * (enough for the perf backend; err then says what BPF would need); -EPERM when neither
+ * backend can work, with a message in err naming what is missing and how to grant it.
+ * Thread-safe.
  */
 int ct_privs_check(char *err, size_t errlen);
+
+/* Whether the effective capability set holds cap (CAP_IPC_LOCK, ...). Thread-safe. */
+int ct_privs_has(int cap);
 
 #endif

@@ -325,11 +325,12 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 	struct ct_ksink sink;
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct ct_recorder *r;
-	int e;
+	int e, perf_only;
 
 	e = ct_privs_check(err, errlen);
-	if (e)
-		return e;
+	if (e < 0 || (e > 0 && o->backend == CT_KBACKEND_BPF))
+		return e < 0 ? e : -EPERM;
+	perf_only = e > 0;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -346,8 +347,13 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 
 	/* The backend first: a permission or BTF problem should not leave an empty directory. */
 	if (o->backend == CT_KBACKEND_AUTO) {
-		e = ct_kbackend_open(&r->kb, CT_KBACKEND_BPF, &ko, &sink, r->fallback,
-				     sizeof(r->fallback));
+		if (perf_only) {
+			snprintf(r->fallback, sizeof(r->fallback), "%s", err);
+			e = -EPERM;
+		} else {
+			e = ct_kbackend_open(&r->kb, CT_KBACKEND_BPF, &ko, &sink, r->fallback,
+					     sizeof(r->fallback));
+		}
 		if (e) {
 			r->have_fallback = 1;
 			fprintf(stderr,
@@ -368,8 +374,13 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 	to.rotate_bytes = o->rotate_bytes;
 	to.tool = "crosstrace record";
 	e = ct_tracedir_create(&r->td, &to, err, errlen);
-	if (e)
+	if (e) {
+		size_t n = strlen(err);
+
+		if (e != -EEXIST && n + 1 < errlen)
+			snprintf(err + n, errlen - n, " (choose a writable place with -o DIR)");
 		goto fail;
+	}
 	e = ct_tracedir_stream(r->td, "statedump", UINT32_MAX, &r->sd_stream);
 	if (e) {
 		snprintf(err, errlen, "cannot create the statedump stream: %s", ct_strerror(e));

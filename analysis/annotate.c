@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Span annotation from thread history: the time breakdown (which category each instant of
+ * a span falls in), the causes behind it, the syscall time per phase, and the full detail
+ * (syscalls as child spans, kernel events) of slow spans. A span current on several threads
+ * at once is represented at each instant by the thread in the most productive state, so
+ * that the categories sum to the span's duration (docs/internals/analysis.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+#include "syscalls.h"
+
+#define MAX_DETAIL_SYSCALLS 1000
+#define MAX_DETAIL_KEVENTS 256
+
+const struct frame *an_innermost(const struct ival *iv)
+{
+	const struct frame *own = fr_resolve(iv->own);
+
+	if (own)
+		return (own->flags & FR_FLOOR) ? NULL : own;
+	own = fr_resolve(iv->proc);
+	return own && !(own->flags & FR_FLOOR) ? own : NULL;
+}
+
+enum rel { REL_NONE, REL_INNER, REL_CHILD };
+
+static enum rel relation(const struct ival *iv, uint64_t id)
+{
+	const struct frame *f = fr_resolve(iv->own);
+	int first = 1;
+
+	if (!f)
+		f = fr_resolve(iv->proc);
+	for (; f; f = fr_resolve(f->parent), first = 0) {
+		if (f->flags & FR_FLOOR)
+			return REL_NONE;
+		if (f->span == id)
+			return first ? REL_INNER : REL_CHILD;
+	}
+	/* A process-wide span is the parent of what threads make current themselves. */
+	if (fr_resolve(iv->own))
+		for (f = fr_resolve(iv->proc); f && !(f->flags & FR_FLOOR);
+		     f = fr_resolve(f->parent))
+			if (f->span == id)
+				return REL_CHILD;
+	return REL_NONE;
+}
+
+/* The object a syscall worked on, for people ("/data/orders.db", "tcp 10.0.0.1:80"). */
+static void object_text(const struct screc *r, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (ct_syscall_is_futex(r->nr)) {
+		snprintf(buf, size, "0x%llx", (unsigned long long)r->args[0]);
+	} else if (r->fd) {
+		char t[256], *peer;
+
+		fd_text(r->fd, t, sizeof(t));
+		/* An accepted connection's port is ephemeral: one cause per peer host. */
+		peer = strstr(t, " peer ");
+		if (peer && strstr(peer, "(accepted)")) {
+			char *colon = strrchr(peer, ':');
+
+			if (colon)
+				snprintf(colon, sizeof(t) - (size_t)(colon - t), " (accepted)");
+		}
+		snprintf(buf, size, "%s", t);
+	} else if (r->text) {
+		snprintf(buf, size, "%s", r->text);
+	}
+}
+
+static void call_text(const struct screc *r, char *buf, size_t size)
+{
+	const char *name = ct_syscall_name(r->nr);
+	char obj[300];
+	char nb[24];
+
+	if (!name) {
+		snprintf(nb, sizeof(nb), "syscall_%u", r->nr);
+		name = nb;
+	}
+	object_text(r, obj, sizeof(obj));
+	snprintf(buf, size, "%s(%s)", name, obj);
+}
+
+unsigned an_classify(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
+		     char *text, size_t size, int32_t *by)
+{
+	const struct screc *r = th_sc(t, iv->sc);
+	char who[96], call[400];
+
+	*by = 0;
+	if (r && (r->flags & SC_PREFIX))
+		r = NULL; /* the syscall it was in when the data began is unknown */
+	switch (iv->state) {
+	case TS_RUNNING:
+		if (!r) {
+			snprintf(text, size, "running in user space");
+			return CT_CAT_CPU_USER;
+		}
+		call_text(r, call, sizeof(call));
+		snprintf(text, size, "running in the kernel: %s", call);
+		return CT_CAT_CPU_KERNEL;
+	case TS_RUNNABLE:
+		if (iv->flags & IV_PREEMPTED) {
+			*by = iv->other;
+			task_label(p, iv->other, who, sizeof(who));
+			snprintf(text, size, "runnable: preempted by %s", who);
+		} else if (iv->flags & IV_WOKEN) {
+			snprintf(text, size, "runnable: waiting for a CPU after its wake-up");
+		} else if (iv->flags & IV_NEW) {
+			snprintf(text, size, "runnable: new thread waiting for its first run");
+		} else {
+			snprintf(text, size, "runnable");
+		}
+		return CT_CAT_RUNNABLE;
+	case TS_BLOCKED: {
+		unsigned cat = CT_CAT_BLOCKED_OTHER;
+
+		if (iv->other > 0)
+			*by = iv->other;
+		if (!r) {
+			if (iv->flags & IV_DSTATE) {
+				snprintf(text, size,
+					 "blocked (uninterruptible) outside a known syscall");
+				return CT_CAT_BLOCKED_IO;
+			}
+			snprintf(text, size, "blocked outside a known syscall");
+			return CT_CAT_BLOCKED_OTHER;
+		}
+		call_text(r, call, sizeof(call));
+		switch (ct_syscall_class(r->nr)) {
+		case CT_SCC_LOCK:
+			cat = CT_CAT_BLOCKED_LOCK;
+			break;
+		case CT_SCC_SLEEP:
+			cat = CT_CAT_BLOCKED_SLEEP;
+			break;
+		case CT_SCC_DISK:
+			cat = CT_CAT_BLOCKED_IO;
+			break;
+		case CT_SCC_NET:
+		case CT_SCC_POLL:
+			cat = CT_CAT_BLOCKED_NET;
+			break;
+		case CT_SCC_FDIO:
+			switch (fd_type(r->fd)) {
+			case CT_FD_FILE:
+			case CT_FD_DIR:
+			case CT_FD_DEVICE:
+				cat = CT_CAT_BLOCKED_IO;
+				break;
+			case CT_FD_SOCKET_TCP:
+			case CT_FD_SOCKET_UDP:
+			case CT_FD_SOCKET_UNIX:
+			case CT_FD_SOCKET_OTHER:
+				cat = CT_CAT_BLOCKED_NET;
+				break;
+			default:
+				cat = (iv->flags & IV_DSTATE) ? CT_CAT_BLOCKED_IO
+							      : CT_CAT_BLOCKED_OTHER;
+				break;
+			}
+			break;
+		default:
+			break;
+		}
+		snprintf(text, size, "blocked in %s", call);
+		return cat;
+	}
+	case TS_DEAD:
+		snprintf(text, size, "thread exited");
+		return CT_CAT_UNKNOWN;
+	default:
+		snprintf(text, size,
+			 (iv->flags & IV_GAP) ? "no data (missing chunk)"
+					      : "no kernel data for this thread");
+		return CT_CAT_UNKNOWN;
+	}
+}
+
+/* ---- the sweep ---- */
+
+struct cursor;
+CT_VEC_DEF(cursor_vec, struct cursor);
+
+struct cursor {
+	const struct thread *t;
+	uint64_t lo, hi; /* where this thread may count for the span */
+	uint32_t i; /* current interval */
+	/* cache for interval i */
+	uint32_t ci;
+	unsigned cat;
+	int32_t by;
+	uint64_t key;
+	char text[480];
+};
+
+static void add_cause(struct ct_partial *p, struct cause_vec *v, unsigned cat, const char *text,
+		      uint64_t key, int32_t by, uint64_t ns)
+{
+	struct cause *c = NULL;
+
+	for (uint32_t i = 0; i < v->n; i++)
+		if (v->v[i].key == key && v->v[i].cat == cat && !strcmp(v->v[i].text, text)) {
+			c = &v->v[i];
+			break;
+		}
+	if (!c) {
+		c = CT_VEC_PUSH(*v);
+		if (!c) {
+			p->oom++;
+			return;
+		}
+		memset(c, 0, sizeof(*c));
+		c->key = key;
+		c->cat = (uint8_t)cat;
+		c->text = ct_strndup0(text, strlen(text));
+		if (!c->text) {
+			v->n--;
+			p->oom++;
+			return;
+		}
+	}
+	c->ns += ns;
+	if (by) {
+		/* The dominant waker/preemptor: the one met for the longest single stretch. */
+		if (ns > c->by_ns || (ns == c->by_ns && by < c->by)) {
+			c->by_ns = ns;
+			c->by = by;
+		}
+	}
+}
+
+static void add_sc(struct ct_partial *p, struct span *s, const char *phase, uint16_t nr,
+		   uint64_t ns, int count)
+{
+	struct scsum *e = NULL;
+
+	for (uint32_t i = 0; i < s->scs.n; i++)
+		if (s->scs.v[i].nr == nr &&
+		    ((!phase && !s->scs.v[i].phase) ||
+		     (phase && s->scs.v[i].phase && !strcmp(phase, s->scs.v[i].phase)))) {
+			e = &s->scs.v[i];
+			break;
+		}
+	if (!e) {
+		e = CT_VEC_PUSH(s->scs);
+		if (!e) {
+			p->oom++;
+			return;
+		}
+		memset(e, 0, sizeof(*e));
+		e->nr = nr;
+		e->phase = phase ? ct_strndup0(phase, strlen(phase)) : NULL;
+	}
+	e->ns += ns;
+	e->count += (uint64_t)count;
+}
+
+static int add_cursor(struct cursor_vec *cs, const struct thread *t, uint64_t lo, uint64_t hi)
+{
+	struct cursor *c;
+
+	if (!t || !t->iv.n || lo >= hi)
+		return 0;
+	for (uint32_t i = 0; i < cs->n; i++)
+		if (cs->v[i].t == t) {
+			if (lo < cs->v[i].lo)
+				cs->v[i].lo = lo;
+			if (hi > cs->v[i].hi)
+				cs->v[i].hi = hi;
+			return 0;
+		}
+	c = CT_VEC_PUSH(*cs);
+	if (!c)
+		return -1;
+	c->t = t;
+	c->lo = lo;
+	c->hi = hi;
+	c->i = NOIDX;
+	c->ci = NOIDX;
+	return 0;
+}
+
+/* Category priority when several threads carry the span: the most productive wins. */
+static unsigned rank(unsigned cat)
+{
+	return cat; /* enum order: cpu-user, cpu-kernel, runnable, blocked-*, unknown */
+}
+
+static void collect_threads(struct ct_partial *p, const struct span *s, uint64_t from, uint64_t to,
+			    struct cursor_vec *cs)
+{
+	for (uint32_t i = 0; i < s->threads.n; i++) {
+		const struct spthread *st = &s->threads.v[i];
+		uint64_t lo = st->first > from ? st->first : from;
+		uint64_t hi = st->last < to ? st->last : to;
+
+		if (add_cursor(cs, th_find(p, st->tid), lo, hi))
+			p->oom++;
+	}
+	if (s->flags & SP_PROCWIDE) {
+		struct proc *pr = pr_find(p, s->pid);
+
+		for (uint32_t i = 0; pr && i < pr->tids.n; i++)
+			if (add_cursor(cs, th_find(p, pr->tids.v[i]), from, to))
+				p->oom++;
+	}
+}
+
+void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
+{
+	struct cursor_vec cs = {0};
+	uint64_t from = s->swept > s->start ? s->swept : s->start, t;
+	uint32_t pi = 0; /* phase: events[pi - 1] is the current one */
+
+	if (to > s->end)
+		to = s->end;
+	if (to <= from)
+		return;
+	collect_threads(p, s, from, to, &cs);
+	while (pi < s->events.n && s->events.v[pi].ev_ts <= from)
+		pi++;
+	for (t = from; t < to;) {
+		uint64_t next = to;
+		struct cursor *best = NULL;
+		int child = 0;
+
+		if (pi < s->events.n && s->events.v[pi].ev_ts < next)
+			next = s->events.v[pi].ev_ts;
+		for (uint32_t k = 0; k < cs.n; k++) {
+			struct cursor *c = &cs.v[k];
+			const struct ival *iv;
+			uint64_t end;
+			enum rel rel;
+
+			if (t < c->lo) {
+				if (c->lo < next)
+					next = c->lo;
+				continue;
+			}
+			if (t >= c->hi)
+				continue;
+			if (c->hi < next)
+				next = c->hi;
+			if (c->i == NOIDX || iv_end(c->t, c->i, NO_END) <= t)
+				c->i = th_iv_at(c->t, t);
+			if (c->i == NOIDX) {
+				/* The thread did not exist yet. */
+				if (c->t->iv.v[0].start < next)
+					next = c->t->iv.v[0].start;
+				continue;
+			}
+			iv = &c->t->iv.v[c->i];
+			end = iv_end(c->t, c->i, NO_END);
+			if (end < next)
+				next = end;
+			rel = relation(iv, s->id);
+			if (rel == REL_CHILD)
+				child = 1;
+			if (rel != REL_INNER)
+				continue;
+			if (c->ci != c->i) {
+				c->cat = an_classify(p, c->t, iv, c->text, sizeof(c->text), &c->by);
+				c->key = ct_hash_str(c->text, c->cat);
+				c->ci = c->i;
+			}
+			if (!best || rank(c->cat) < rank(best->cat) ||
+			    (rank(c->cat) == rank(best->cat) && c->t->tid < best->t->tid))
+				best = c;
+		}
+		if (next <= t)
+			next = t + 1; /* cannot happen with consistent intervals; never loop */
+		if (best) {
+			const struct ival *iv = &best->t->iv.v[best->i];
+			const struct screc *r = th_sc(best->t, iv->sc);
+			const char *phase = pi ? s->events.v[pi - 1].name : NULL;
+
+			s->cat[best->cat] += next - t;
+			add_cause(p, &s->causes, best->cat, best->text, best->key, best->by,
+				  next - t);
+			if (r && !(r->flags & SC_PREFIX))
+				add_sc(p, s, phase, r->nr, next - t,
+				       r->entry_ts >= t && r->entry_ts < next);
+		} else {
+			s->cat[child ? CT_CAT_CHILDREN : CT_CAT_INACTIVE] += next - t;
+		}
+		t = next;
+		while (pi < s->events.n && s->events.v[pi].ev_ts <= t)
+			pi++;
+	}
+	s->swept = to;
+	CT_VEC_FREE(cs);
+}
+
+/* ---- detail ---- */
+
+static int innermost_is(const struct ival *iv, uint64_t id)
+{
+	const struct frame *f = an_innermost(iv);
+
+	return f && f->span == id;
+}
+
+static int record_is_of(const struct screc *r, uint64_t id)
+{
+	const struct frame *f = fr_resolve(r->own);
+
+	if (!f)
+		f = fr_resolve(r->proc);
+	return f && !(f->flags & FR_FLOOR) && f->span == id;
+}
+
+static void add_dkev(struct ct_partial *p, struct fspan *f, uint64_t ts, uint8_t type,
+		     const char *text, uint64_t a, uint64_t b)
+{
+	struct kev *k;
+
+	if (f->dkev.n >= MAX_DETAIL_KEVENTS) {
+		f->dkev_omitted++;
+		return;
+	}
+	k = CT_VEC_PUSH(f->dkev);
+	if (!k) {
+		p->oom++;
+		return;
+	}
+	memset(k, 0, sizeof(*k));
+	k->ts = ts;
+	k->type = type;
+	k->a = a;
+	k->b = b;
+	k->text = ct_strndup0(text, strlen(text));
+}
+
+/* Kernel event types of detail beyond kev_type: scheduling. */
+enum { KEV_PREEMPTED = 16, KEV_WOKEN };
+
+static int cmp_dsc(const void *a, const void *b)
+{
+	const struct screc *x = a, *y = b;
+
+	if (x->entry_ts != y->entry_ts)
+		return x->entry_ts < y->entry_ts ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return (int)x->nr - (int)y->nr;
+}
+
+static int cmp_dkev(const void *a, const void *b)
+{
+	const struct kev *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->type != y->type)
+		return (int)x->type - (int)y->type;
+	return strcmp(x->text ? x->text : "", y->text ? y->text : "");
+}
+
+void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
+{
+	struct cursor_vec cs = {0};
+	char who[96], text[512];
+
+	f->detailed = 1;
+	collect_threads(p, s, s->start, s->end, &cs);
+	for (uint32_t k = 0; k < cs.n; k++) {
+		const struct thread *t = cs.v[k].t;
+		uint64_t lo = cs.v[k].lo, hi = cs.v[k].hi;
+		uint32_t i0 = th_iv_at(t, lo);
+
+		/* Syscalls entered while the span was innermost on this thread. */
+		for (uint32_t j = 0; j < t->sc.n; j++) {
+			const struct screc *r = &t->sc.v[j];
+			struct screc *d;
+			char **tgt;
+
+			if (r->entry_ts < lo || r->entry_ts >= hi || (r->flags & SC_PREFIX) ||
+			    !record_is_of(r, s->id))
+				continue;
+			if (f->dsc.n >= MAX_DETAIL_SYSCALLS) {
+				f->dsc_omitted++;
+				continue;
+			}
+			d = CT_VEC_PUSH(f->dsc);
+			tgt = d ? CT_VEC_PUSH(f->dsc_target) : NULL;
+			if (!d || !tgt) {
+				if (d)
+					f->dsc.n--;
+				p->oom++;
+				continue;
+			}
+			*d = *r;
+			d->fd = NULL;
+			d->own = d->proc = NULL;
+			d->tid = t->tid;
+			d->text = r->text ? ct_strndup0(r->text, strlen(r->text)) : NULL;
+			object_text(r, text, sizeof(text));
+			*tgt = ct_strndup0(text, strlen(text));
+		}
+		/* Scheduling and kernel events while the span was innermost here. */
+		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
+			const struct ival *iv = &t->iv.v[i];
+			uint64_t end = iv_end(t, i, p->last_ts);
+
+			if (iv->start >= hi)
+				break;
+			if (end <= lo || !innermost_is(iv, s->id))
+				continue;
+			if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED) &&
+			    iv->start >= lo) {
+				task_label(p, iv->other, who, sizeof(who));
+				snprintf(text, sizeof(text), "preempted by %s", who);
+				add_dkev(p, f, iv->start, KEV_PREEMPTED, text, (uint64_t)t->tid,
+					 end - iv->start);
+			}
+			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
+			    end > lo) {
+				if (iv->other > 0) {
+					task_label(p, iv->other, who, sizeof(who));
+					snprintf(text, sizeof(text), "woken by %s", who);
+				} else {
+					snprintf(text, sizeof(text), "woken by %s",
+						 iv->other < 0 ? "an interrupt"
+							       : "an unknown task");
+				}
+				add_dkev(p, f, end, KEV_WOKEN, text, (uint64_t)t->tid,
+					 end - iv->start);
+			}
+		}
+		for (uint32_t j = 0; j < t->kev.n; j++) {
+			const struct kev *ke = &t->kev.v[j];
+			uint32_t ii;
+
+			if (ke->ts < lo || ke->ts >= hi)
+				continue;
+			ii = th_iv_at(t, ke->ts);
+			if (ii == NOIDX || !innermost_is(&t->iv.v[ii], s->id))
+				continue;
+			add_dkev(p, f, ke->ts, ke->type, ke->text ? ke->text : "", ke->a, ke->b);
+		}
+	}
+	if (f->dsc.n > 1) {
+		/* Sort records and their targets together. */
+		for (uint32_t i = 1; i < f->dsc.n; i++) {
+			struct screc r = f->dsc.v[i];
+			char *tg = f->dsc_target.v[i];
+			uint32_t j = i;
+
+			while (j > 0 && cmp_dsc(&f->dsc.v[j - 1], &r) > 0) {
+				f->dsc.v[j] = f->dsc.v[j - 1];
+				f->dsc_target.v[j] = f->dsc_target.v[j - 1];
+				j--;
+			}
+			f->dsc.v[j] = r;
+			f->dsc_target.v[j] = tg;
+		}
+	}
+	if (f->dkev.n > 1)
+		qsort(f->dkev.v, f->dkev.n, sizeof(f->dkev.v[0]), cmp_dkev);
+	CT_VEC_FREE(cs);
+}

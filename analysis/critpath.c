@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Critical path of a request, after Giraldeau & Dagenais' bounded algorithm (Trace Compass
+ * CriticalPathAlgorithmBounded): walk backward from the root span's end through the state
+ * intervals of the thread that ended it; a wait that a thread's wake-up ended is explained by
+ * that waker's own activity within the wait (bounded by the wait's start), recursively; a
+ * wait with no waker thread (interrupt, remote peer) is explained by the child span, in
+ * another thread or process, that ended last within it. The segments cover the request
+ * exactly once. docs/internals/critpath.md has the details and a worked example.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+
+#define MAX_STEPS 1000000
+
+struct walk {
+	int32_t tid;
+	uint64_t lo, t; /* still to explain: [lo, t] on tid */
+};
+
+static void emit(struct ct_partial *p, struct critpath *cp, const struct span *root, int32_t tid,
+		 int32_t pid, unsigned cat, const char *detail, const struct frame *inner,
+		 uint64_t a, uint64_t b)
+{
+	struct critseg *s;
+
+	if (b <= a)
+		return;
+	s = CT_VEC_PUSH(cp->seg);
+	if (!s) {
+		p->oom++;
+		return;
+	}
+	memset(s, 0, sizeof(*s));
+	s->start = a;
+	s->dur = b - a;
+	s->tid = tid;
+	s->pid = pid;
+	s->cat = (uint8_t)cat;
+	s->span = inner ? inner->span : 0;
+	s->same_trace =
+		inner && inner->trace_hi == root->trace_hi && inner->trace_lo == root->trace_lo;
+	s->detail = ct_strndup0(detail, strlen(detail));
+}
+
+/* The child span of parent that ended last within (a, t], off the blocked thread. */
+static const struct endrec *child_within(const struct ct_partial *p, const struct span *root,
+					 uint64_t parent, const struct thread *t, uint64_t a,
+					 uint64_t b)
+{
+	const struct endrec *best = NULL;
+
+	for (uint32_t i = 0; i < p->ends.n; i++) {
+		const struct endrec *e = &p->ends.v[i];
+
+		if (e->end_ev > root->end_ev)
+			break; /* ends are in end-event order */
+		if (e->parent != parent || e->end <= a || e->end > b || e->start >= b)
+			continue;
+		if (e->end_tid == t->tid)
+			continue; /* ran on the blocked thread itself: not what it waited for */
+		if (!best || e->end > best->end || (e->end == best->end && e->id < best->id))
+			best = e;
+	}
+	return best;
+}
+
+void cp_free(struct critpath *cp)
+{
+	if (!cp)
+		return;
+	for (uint32_t i = 0; i < cp->seg.n; i++)
+		free(cp->seg.v[i].detail);
+	CT_VEC_FREE(cp->seg);
+	free(cp);
+}
+
+/* Reverses (the walk emits backward) and merges neighbours that say the same. */
+static void finish(struct critpath *cp)
+{
+	uint32_t n = cp->seg.n, w = 0;
+
+	for (uint32_t i = 0; i < n / 2; i++) {
+		struct critseg tmp = cp->seg.v[i];
+
+		cp->seg.v[i] = cp->seg.v[n - 1 - i];
+		cp->seg.v[n - 1 - i] = tmp;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct critseg *s = &cp->seg.v[i];
+
+		if (w && cp->seg.v[w - 1].tid == s->tid && cp->seg.v[w - 1].cat == s->cat &&
+		    cp->seg.v[w - 1].span == s->span && cp->seg.v[w - 1].pid == s->pid &&
+		    !strcmp(cp->seg.v[w - 1].detail ? cp->seg.v[w - 1].detail : "",
+			    s->detail ? s->detail : "") &&
+		    cp->seg.v[w - 1].start + cp->seg.v[w - 1].dur == s->start) {
+			cp->seg.v[w - 1].dur += s->dur;
+			free(s->detail);
+			continue;
+		}
+		cp->seg.v[w++] = *s;
+	}
+	cp->seg.n = w;
+}
+
+static const struct thread *start_thread(const struct ct_partial *p, const struct span *root)
+{
+	const struct thread *t = root->end_tid > 0 ? th_find(p, root->end_tid) : NULL;
+	const struct spthread *last = NULL;
+
+	if (t && t->iv.n)
+		return t;
+	for (uint32_t i = 0; i < root->threads.n; i++)
+		if (!last || root->threads.v[i].last >= last->last)
+			last = &root->threads.v[i];
+	t = last ? th_find(p, last->tid) : NULL;
+	if (!t && root->tid > 0)
+		t = th_find(p, root->tid);
+	return t && t->iv.n ? t : NULL;
+}
+
+struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
+{
+	struct critpath *cp = calloc(1, sizeof(*cp));
+	CT_VEC(struct walk) stack = {0};
+	const struct thread *t0 = start_thread(p, root);
+	char text[512], who[96];
+	unsigned steps = 0;
+
+	if (!cp) {
+		p->oom++;
+		return NULL;
+	}
+	if (!t0) {
+		snprintf(text, sizeof(text), "no thread data (process-wide span)");
+		emit(p, cp, root, 0, root->pid, CT_CAT_UNKNOWN, text, NULL, root->start, root->end);
+		finish(cp);
+		return cp;
+	}
+	{
+		struct walk *w = CT_VEC_PUSH(stack);
+		/* Before its start event the span was nowhere (explicit start time in the past);
+		 * history from then on is all the walk may rely on. */
+		uint64_t lo = root->start_ev > root->start && root->start_ev < root->end
+				      ? root->start_ev
+				      : root->start;
+
+		if (!w) {
+			p->oom++;
+			free(cp);
+			return NULL;
+		}
+		*w = (struct walk){.tid = t0->tid, .lo = lo, .t = root->end};
+		emit(p, cp, root, t0->tid, t0->pid, CT_CAT_INACTIVE,
+		     "before the span was recorded (explicit start time)", NULL, root->start, lo);
+	}
+	while (stack.n) {
+		struct walk *w = &stack.v[stack.n - 1];
+		const struct thread *t;
+		const struct ival *iv;
+		uint32_t i;
+		uint64_t a, end;
+		unsigned cat;
+		int32_t by;
+
+		if (w->t <= w->lo) {
+			stack.n--;
+			continue;
+		}
+		t = th_find(p, w->tid);
+		if (++steps > MAX_STEPS) {
+			/* Keep the sum exact even when giving up. */
+			cp->truncated = 1;
+			emit(p, cp, root, w->tid, task_pid(p, w->tid), CT_CAT_UNKNOWN,
+			     "critical path not followed further (too many steps)", NULL, w->lo,
+			     w->t);
+			w->t = w->lo;
+			continue;
+		}
+		i = t ? th_iv_at(t, w->t - 1) : NOIDX;
+		if (i == NOIDX) {
+			task_label(p, w->tid, who, sizeof(who));
+			snprintf(text, sizeof(text), "no kernel data for %s", who);
+			emit(p, cp, root, w->tid, task_pid(p, w->tid), CT_CAT_UNKNOWN, text, NULL,
+			     w->lo, w->t);
+			w->t = w->lo;
+			continue;
+		}
+		iv = &t->iv.v[i];
+		end = iv_end(t, i, NO_END);
+		a = iv->start > w->lo ? iv->start : w->lo;
+		if (iv->state == TS_BLOCKED && end == w->t && (iv->flags & IV_WOKEN) &&
+		    iv->other > 0 && iv->other != t->tid) {
+			/* Woken by a thread: what it did until then is what this wait was for. */
+			struct walk *n;
+			int32_t waker = iv->other;
+			uint64_t t_end = w->t;
+
+			w->t = a;
+			n = CT_VEC_PUSH(stack);
+			if (!n) {
+				p->oom++;
+				break;
+			}
+			*n = (struct walk){.tid = waker, .lo = a, .t = t_end};
+			continue;
+		}
+		cat = an_classify(p, t, iv, text, sizeof(text), &by);
+		if (iv->state == TS_BLOCKED) {
+			const struct frame *inner = an_innermost(iv);
+			const struct endrec *c =
+				inner ? child_within(p, root, inner->span, t, a, w->t) : NULL;
+
+			if (c) {
+				/* Waiting for a child span elsewhere (a downstream call). */
+				uint64_t c_lo = c->start > a ? c->start : a, t_end = w->t;
+				const struct thread *ct =
+					c->end_tid > 0 ? th_find(p, c->end_tid) : NULL;
+				struct walk *n;
+
+				emit(p, cp, root, t->tid, t->pid, cat, text, inner, c->end, t_end);
+				w->t = c_lo;
+				if (!ct || !ct->iv.n) {
+					snprintf(text, sizeof(text),
+						 "child span in pid %d (no thread data)", c->pid);
+					emit(p, cp, root, c->end_tid, c->pid, CT_CAT_UNKNOWN, text,
+					     NULL, c_lo, c->end);
+					continue;
+				}
+				n = CT_VEC_PUSH(stack);
+				if (!n) {
+					p->oom++;
+					break;
+				}
+				*n = (struct walk){.tid = ct->tid, .lo = c_lo, .t = c->end};
+				continue;
+			}
+		}
+		emit(p, cp, root, t->tid, t->pid > 0 ? t->pid : task_pid(p, t->tid), cat, text,
+		     an_innermost(iv), a, w->t);
+		w->t = a;
+	}
+	CT_VEC_FREE(stack);
+	finish(cp);
+	return cp;
+}

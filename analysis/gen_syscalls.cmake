@@ -1,0 +1,10 @@
+# Turns asm/unistd_64.h into a table of CT_SYSCALL(nr, name) lines (cmake -P script).
+file(STRINGS ${IN} lines REGEX "^#define __NR_[a-z0-9_]+ [0-9]+")
+set(out "/* Generated from ${IN}: do not edit. */\n")
+foreach(l ${lines})
+  string(REGEX REPLACE "^#define __NR_([a-z0-9_]+) ([0-9]+).*" "CT_SYSCALL(\\2, \\1)" e "${l}")
+  string(APPEND out "${e}\n")
+endforeach()
+file(WRITE ${OUT}.tmp "${out}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
+file(REMOVE ${OUT}.tmp)

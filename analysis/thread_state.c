@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The thread state machine: kernel events (sched_switch, wake-ups, syscalls, fork/exit,
+ * block I/O, state dumps, losses) become per-thread state intervals, syscall records and
+ * kernel event records. A thread first met in the middle of a partial gets a first interval
+ * from the partial's begin with the state its first event implies (woken: it was blocked;
+ * switched in: it was runnable; anything it does itself: it was running), flagged IV_PREFIX
+ * so that stitching can replace the inference by what the left partial knew.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "model.h"
+#include "syscalls.h"
+
+static void count_iv(struct ct_partial *p, int delta)
+{
+	p->cur_iv += (uint64_t)(int64_t)delta;
+	if (p->cur_iv > p->peak_iv)
+		p->peak_iv = p->cur_iv;
+}
+
+static struct proc *proc_of(struct ct_partial *p, const struct thread *t)
+{
+	return t->pid > 0 ? pr_find(p, t->pid) : NULL;
+}
+
+struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
+		     uint8_t flags, int32_t other)
+{
+	struct proc *pr = proc_of(p, t);
+	struct frame *pf = pr ? pr->pstack : NULL;
+	struct ival *last = t->iv.n ? &t->iv.v[t->iv.n - 1] : NULL, *iv;
+
+	if (last && last->state == state && last->flags == flags && last->other == other &&
+	    last->sc == t->cur_sc && last->own == t->own && last->proc == pf)
+		return last;
+	if (last && ts < last->start)
+		ts = last->start;
+	iv = CT_VEC_PUSH(t->iv);
+	if (!iv) {
+		p->oom++;
+		return NULL;
+	}
+	iv->start = ts;
+	iv->own = fr_ref(t->own);
+	iv->proc = fr_ref(pf);
+	iv->sc = t->cur_sc;
+	iv->other = other;
+	iv->state = state;
+	iv->flags = flags;
+	count_iv(p, 1);
+	return iv;
+}
+
+static inline struct ival *cur_iv(struct thread *t)
+{
+	return t->iv.n ? &t->iv.v[t->iv.n - 1] : NULL;
+}
+
+/* A record standing for "whatever syscall the thread was in when the partial began". */
+static void make_prefix_record(struct ct_partial *p, struct thread *t)
+{
+	struct screc *r = CT_VEC_PUSH(t->sc);
+
+	if (!r) {
+		p->oom++;
+		return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->entry_ts = p->begin;
+	r->exit_ts = NO_END;
+	r->fdnum = -1;
+	r->flags = SC_PREFIX | SC_NO_ENTRY;
+	t->prefix_sc = t->sc_base + t->sc.n - 1;
+	t->cur_sc = t->prefix_sc;
+}
+
+/*
+ * Gives t its first interval, from the partial's begin, when it has none: a kernel event
+ * says what state it was in (inferred), a client event only that it exists (NOINFO).
+ */
+static void ensure_state(struct ct_partial *p, struct thread *t, uint8_t state, uint8_t flags)
+{
+	if (t->iv.n)
+		return;
+	make_prefix_record(p, t);
+	ts_push(p, t, p->begin, state, (uint8_t)(flags | IV_PREFIX), 0);
+	if (state != TS_UNKNOWN)
+		t->flags |= TH_KERNEL;
+}
+
+void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	(void)ts;
+	ensure_state(p, t, TS_UNKNOWN, IV_NOINFO);
+}
+
+/* Starts a new interval in the same state as the current one (something else changed). */
+static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	struct ival *c = cur_iv(t);
+
+	if (!c)
+		return;
+	if (c->state == TS_BLOCKED || c->state == TS_UNKNOWN)
+		/* How a wait ends belongs to the interval that it ends. */
+		ts_push(p, t, ts, c->state,
+			(uint8_t)(c->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)), 0);
+	else
+		ts_push(p, t, ts, c->state, (uint8_t)(c->flags & ~IV_PREFIX), c->other);
+}
+
+void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	ts_first_seen(p, t, ts);
+	same_state(p, t, ts);
+}
+
+void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	ts_first_seen(p, t, ts);
+	/* Client code runs in user mode: the thread is in no syscall from here on. */
+	if (t->cur_sc != NOIDX && t->cur_sc == t->prefix_sc) {
+		t->cur_sc = NOIDX;
+		same_state(p, t, ts);
+	}
+}
+
+/* The thread's state now, after making sure it has one (inferred from this event). */
+static struct thread *event_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint8_t state,
+				   uint8_t flags)
+{
+	struct thread *t;
+
+	if (tid <= 0)
+		return NULL;
+	t = th_get(p, tid);
+	if (!t)
+		return NULL;
+	th_set_pid(p, t, pid);
+	ensure_state(p, t, state, flags);
+	t->flags |= TH_KERNEL;
+	return t;
+}
+
+/* Becomes RUNNING (the thread emits an event itself). */
+static void now_running(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	struct ival *c = cur_iv(t);
+
+	if (c && c->state == TS_RUNNING)
+		return;
+	if (c && (c->state == TS_BLOCKED || c->state == TS_RUNNABLE))
+		p_anomaly(p); /* a switch-in was lost */
+	ts_push(p, t, ts, TS_RUNNING, 0, 0);
+}
+
+static struct screc *new_record(struct ct_partial *p, struct thread *t)
+{
+	struct screc *r = CT_VEC_PUSH(t->sc);
+
+	if (!r) {
+		p->oom++;
+		return NULL;
+	}
+	memset(r, 0, sizeof(*r));
+	r->fdnum = -1;
+	r->exit_ts = NO_END;
+	return r;
+}
+
+static void close_open_record(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	struct screc *r = th_sc(t, t->cur_sc);
+
+	if (r && !(r->flags & SC_PREFIX) && r->exit_ts == NO_END) {
+		r->exit_ts = ts;
+		r->flags |= SC_NO_EXIT;
+	}
+	t->cur_sc = NOIDX;
+	(void)p;
+}
+
+static void syscall_entry(struct ct_partial *p, const struct ct_event *ev, uint32_t nr,
+			  const uint64_t *args, const char *text, size_t text_len)
+{
+	struct thread *t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+	struct proc *pr;
+	struct screc *r;
+	int fa;
+
+	if (!t)
+		return;
+	now_running(p, t, ev->ts);
+	if (t->cur_sc != NOIDX && t->cur_sc != t->prefix_sc)
+		p_anomaly(p); /* an exit was lost */
+	close_open_record(p, t, ev->ts);
+	r = new_record(p, t);
+	if (!r)
+		return;
+	pr = proc_of(p, t);
+	r->entry_ts = ev->ts;
+	r->nr = (uint16_t)nr;
+	memcpy(r->args, args, sizeof(r->args));
+	fa = ct_syscall_fd_arg(nr);
+	if (fa >= 0) {
+		r->fdnum = (int32_t)args[fa];
+		if (pr && r->fdnum >= 0)
+			r->fd = fd_ref(fdt_lookup(p, pr, r->fdnum));
+	}
+	r->own = fr_ref(t->own);
+	r->proc = fr_ref(pr ? pr->pstack : NULL);
+	if (text && text_len)
+		r->text = ct_strndup0(text, text_len);
+	t->cur_sc = t->sc_base + t->sc.n - 1;
+	ts_push(p, t, ev->ts, TS_RUNNING, 0, 0);
+}
+
+static void syscall_exit(struct ct_partial *p, const struct ct_event *ev, uint32_t nr, int64_t ret,
+			 const uint8_t *addr, size_t addr_len)
+{
+	struct thread *t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+	struct screc *r;
+	char buf[160];
+
+	if (!t)
+		return;
+	now_running(p, t, ev->ts);
+	r = th_sc(t, t->cur_sc);
+	if (r && (r->flags & SC_PREFIX)) {
+		/* The syscall the thread was in when the partial began ends here. */
+		r->flags |= SC_PREFIX_EXIT;
+		r->nr = (uint16_t)nr;
+		r->ret = ret;
+		r->exit_ts = ev->ts;
+		fd_syscall_exit(p, t, r);
+	} else if (r && r->nr == nr && r->exit_ts == NO_END) {
+		r->exit_ts = ev->ts;
+		r->ret = ret;
+		if (addr && addr_len && !r->text &&
+		    fd_sockaddr_text(addr, addr_len, buf, sizeof(buf)) > 0)
+			r->text = ct_strndup0(buf, sizeof(buf));
+		fd_syscall_exit(p, t, r);
+	} else {
+		/* An exit without its entry: keep what it says. */
+		p_anomaly(p);
+		close_open_record(p, t, ev->ts);
+		r = new_record(p, t);
+		if (r) {
+			r->entry_ts = r->exit_ts = ev->ts;
+			r->nr = (uint16_t)nr;
+			r->ret = ret;
+			r->flags = SC_NO_ENTRY;
+		}
+	}
+	t->cur_sc = NOIDX;
+	ts_push(p, t, ev->ts, TS_RUNNING, 0, 0);
+}
+
+static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
+{
+	const struct ct_ev_sched_switch *s = &ev->u.sched_switch;
+	struct thread *t, *n;
+
+	p->sched_events++;
+	if (ev->tid > 0 && (t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0))) {
+		/* 0 and TASK_REPORT_MAX (0x100, "R+") both mean preempted while runnable. */
+		int runnable = (s->prev_state & 0xff) == 0;
+
+		if ((t->flags & TH_EXITING) || (s->prev_state & 0x30)) {
+			close_open_record(p, t, ev->ts);
+			ts_push(p, t, ev->ts, TS_DEAD, 0, 0);
+			t->flags &= (uint8_t)~TH_EXITING;
+		} else if (runnable) {
+			ts_push(p, t, ev->ts, TS_RUNNABLE, IV_PREEMPTED, s->next_tid);
+		} else {
+			ts_push(p, t, ev->ts, TS_BLOCKED, (s->prev_state & 2) ? IV_DSTATE : 0, 0);
+		}
+	}
+	if (s->next_tid > 0) {
+		task_name(p, s->next_tid, s->next_pid, s->next_comm, s->next_comm_len);
+		n = event_thread(p, s->next_tid, s->next_pid, TS_RUNNABLE, 0);
+		if (n) {
+			struct ival *c = cur_iv(n);
+
+			if (c && c->state == TS_BLOCKED)
+				p_anomaly(p); /* its wake-up was lost */
+			ts_push(p, n, ev->ts, TS_RUNNING, 0, 0);
+		}
+	}
+}
+
+static void wake(struct ct_partial *p, const struct ct_event *ev, int32_t tid, int32_t pid,
+		 int32_t waker, int known_waker)
+{
+	struct thread *t = event_thread(p, tid, pid, TS_BLOCKED, 0);
+	struct ival *c;
+
+	if (!t)
+		return;
+	c = cur_iv(t);
+	if (!c || (c->state != TS_BLOCKED && !(c->state == TS_UNKNOWN && (c->flags & IV_NOINFO))))
+		return; /* already runnable or running: nothing to wake */
+	if (!known_waker)
+		waker = 0;
+	c->other = waker;
+	c->flags |= IV_WOKEN | (waker < 0 ? IV_WAKE_IRQ : 0);
+	ts_push(p, t, ev->ts, TS_RUNNABLE, IV_WOKEN, waker);
+}
+
+static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t ts)
+{
+	struct thread *t = th_get(p, tid);
+	struct ival *c;
+
+	if (!t)
+		return;
+	th_set_pid(p, t, pid);
+	c = cur_iv(t);
+	if (c && c->state != TS_DEAD && c->state != TS_UNKNOWN)
+		return; /* already announced (fork before wakeup_new) */
+	/* A new thread runs nothing yet: no syscall, no scope. */
+	fr_unref(p, t->own);
+	t->own = NULL;
+	t->cur_sc = NOIDX;
+	if (!t->iv.n)
+		t->flags |= TH_FROM_FORK;
+	t->flags |= TH_KERNEL;
+	ts_push(p, t, ts, TS_RUNNABLE, IV_NEW, 0);
+}
+
+static struct kev *add_kev(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t type,
+			   const char *text, size_t len)
+{
+	struct kev *k = CT_VEC_PUSH(t->kev);
+
+	if (!k) {
+		p->oom++;
+		return NULL;
+	}
+	memset(k, 0, sizeof(*k));
+	k->ts = ts;
+	k->type = type;
+	if (text)
+		k->text = ct_strndup0(text, len);
+	return k;
+}
+
+static void process_fork(struct ct_partial *p, const struct ct_event *ev)
+{
+	const struct ct_ev_process_fork *f = &ev->u.process_fork;
+	struct thread *t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+	struct kev *k;
+
+	if (t) {
+		now_running(p, t, ev->ts);
+		k = add_kev(p, t, ev->ts, KEV_FORK, f->child_comm, f->child_comm_len);
+		if (k)
+			k->a = (uint64_t)(uint32_t)f->child_tid;
+	}
+	task_name(p, f->child_tid, f->child_pid, f->child_comm, f->child_comm_len);
+	if (f->child_pid > 0 && f->child_pid != ev->pid && !pr_find(p, f->child_pid)) {
+		struct proc *child = pr_get(p, f->child_pid), *parent = pr_get(p, ev->pid);
+
+		if (child) {
+			/* A new process starts with its parent's fds and no current scope. */
+			fr_unref(p, child->pstack);
+			child->pstack = NULL;
+			if (parent)
+				fdt_copy(p, child, parent);
+			if (!p->at_start)
+				child->fork_parent = ev->pid;
+			free(child->comm);
+			child->comm = ct_strndup0(f->child_comm, f->child_comm_len);
+		}
+	}
+	if (f->child_tid > 0)
+		new_thread(p, f->child_tid, f->child_pid, ev->ts);
+}
+
+static void block_issue(struct ct_partial *p, const struct ct_event *ev)
+{
+	const struct ct_ev_block_rq_issue *b = &ev->u.block_rq_issue;
+	struct thread *t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+	struct blkio *io;
+	struct kev *k;
+
+	if (!t)
+		return;
+	k = add_kev(p, t, ev->ts, KEV_BLOCK_IO, b->rwbs, b->rwbs_len);
+	if (!k)
+		return;
+	k->a = b->bytes;
+	io = CT_VEC_PUSH(p->blk);
+	if (!io) {
+		p->oom++;
+		return;
+	}
+	io->dev_sector = (uint64_t)b->dev << 44 ^ b->sector;
+	io->ts = ev->ts;
+	io->tid = t->tid;
+	io->kev = t->kev_base + t->kev.n - 1;
+	io->completed = 0;
+}
+
+static void block_complete(struct ct_partial *p, const struct ct_event *ev)
+{
+	const struct ct_ev_block_rq_complete *b = &ev->u.block_rq_complete;
+	uint64_t key = (uint64_t)b->dev << 44 ^ b->sector;
+	struct blkio *io;
+
+	for (uint32_t i = 0; i < p->blk.n; i++) {
+		io = &p->blk.v[i];
+		if (io->completed || io->dev_sector != key)
+			continue;
+		{
+			struct thread *t = th_find(p, io->tid);
+			uint32_t ki = io->kev;
+
+			if (t && ki >= t->kev_base && ki - t->kev_base < t->kev.n)
+				t->kev.v[ki - t->kev_base].b = ev->ts - io->ts;
+		}
+		p->blk.v[i] = p->blk.v[--p->blk.n];
+		return;
+	}
+	if (p->at_start)
+		return; /* its issue was never recorded */
+	io = CT_VEC_PUSH(p->blk);
+	if (!io) {
+		p->oom++;
+		return;
+	}
+	io->dev_sector = key;
+	io->ts = ev->ts;
+	io->tid = 0;
+	io->kev = NOIDX;
+	io->completed = 1;
+}
+
+static void kernel_lost(struct ct_partial *p, const struct ct_event *ev, uint64_t key, int32_t cpu,
+			int32_t pid)
+{
+	uint64_t *last = ct_hmap_get(&p->klost_last, key);
+	struct loss *l = CT_VEC_PUSH(p->losses);
+
+	if (!l) {
+		p->oom++;
+		return;
+	}
+	*l = (struct loss){.begin = last ? *last : p->begin,
+			   .end = ev->ts,
+			   .what = CT_INC_LOST_EVENTS,
+			   .cpu = cpu,
+			   .pid = pid};
+	l->soft_begin = !last && !p->at_start;
+	l->key = key;
+	if (ct_hmap_put(&p->klost_last, key, ev->ts))
+		p->oom++;
+}
+
+void ts_feed_kernel(struct ct_partial *p, const struct ct_event *ev)
+{
+	struct thread *t;
+	struct proc *pr;
+
+	p->kernel_events++;
+	switch (ev->type) {
+	case CT_EV_SYSCALL_ENTRY:
+		syscall_entry(p, ev, ev->u.syscall_entry.nr, ev->u.syscall_entry.args, NULL, 0);
+		break;
+	case CT_EV_SYSCALL_ENTRY_PATH:
+		syscall_entry(p, ev, ev->u.syscall_entry_path.nr, ev->u.syscall_entry_path.args,
+			      ev->u.syscall_entry_path.path, ev->u.syscall_entry_path.path_len);
+		break;
+	case CT_EV_SYSCALL_ENTRY_ADDR: {
+		char buf[160];
+		int n = fd_sockaddr_text(ev->u.syscall_entry_addr.addr,
+					 ev->u.syscall_entry_addr.addr_len, buf, sizeof(buf));
+
+		syscall_entry(p, ev, ev->u.syscall_entry_addr.nr, ev->u.syscall_entry_addr.args,
+			      n > 0 ? buf : NULL, n > 0 ? (size_t)n : 0);
+		break;
+	}
+	case CT_EV_SYSCALL_EXIT:
+		syscall_exit(p, ev, ev->u.syscall_exit.nr, ev->u.syscall_exit.ret, NULL, 0);
+		break;
+	case CT_EV_SYSCALL_EXIT_ADDR:
+		syscall_exit(p, ev, ev->u.syscall_exit_addr.nr, ev->u.syscall_exit_addr.ret,
+			     ev->u.syscall_exit_addr.addr, ev->u.syscall_exit_addr.addr_len);
+		break;
+	case CT_EV_SCHED_SWITCH:
+		sched_switch(p, ev);
+		break;
+	case CT_EV_SCHED_WAKING: {
+		const struct ct_ev_sched_waking *w = &ev->u.sched_waking;
+		int irq = (w->flags & CT_WAKE_FLAG_IRQ) || ev->tid <= 0;
+
+		p->sched_events++;
+		task_name(p, w->tid, w->pid, w->comm, w->comm_len);
+		if (!irq)
+			task_name(p, ev->tid, ev->pid, NULL, 0);
+		wake(p, ev, w->tid, w->pid, irq ? -1 : ev->tid, 1);
+		break;
+	}
+	case CT_EV_SCHED_WAKEUP:
+		p->sched_events++;
+		wake(p, ev, ev->u.sched_wakeup.tid, ev->u.sched_wakeup.pid, 0, 0);
+		break;
+	case CT_EV_SCHED_WAKEUP_NEW:
+		p->sched_events++;
+		new_thread(p, ev->u.sched_wakeup_new.tid, ev->u.sched_wakeup_new.pid, ev->ts);
+		break;
+	case CT_EV_PROCESS_FORK:
+		process_fork(p, ev);
+		break;
+	case CT_EV_PROCESS_EXEC:
+		t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+		if (t) {
+			now_running(p, t, ev->ts);
+			add_kev(p, t, ev->ts, KEV_EXEC, ev->u.process_exec.filename,
+				ev->u.process_exec.filename_len);
+		}
+		task_name(p, ev->tid, ev->pid, ev->u.process_exec.comm,
+			  ev->u.process_exec.comm_len);
+		pr = pr_get(p, ev->pid);
+		if (pr) {
+			free(pr->comm);
+			pr->comm =
+				ct_strndup0(ev->u.process_exec.comm, ev->u.process_exec.comm_len);
+		}
+		break;
+	case CT_EV_PROCESS_EXIT:
+		t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+		if (t) {
+			now_running(p, t, ev->ts);
+			t->flags |= TH_EXITING;
+			add_kev(p, t, ev->ts, KEV_EXIT, NULL, 0);
+		}
+		break;
+	case CT_EV_TASK_RENAME:
+		t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0);
+		if (t) {
+			now_running(p, t, ev->ts);
+			add_kev(p, t, ev->ts, KEV_RENAME, ev->u.task_rename.newcomm,
+				ev->u.task_rename.newcomm_len);
+		}
+		task_name(p, ev->tid, ev->pid, ev->u.task_rename.newcomm,
+			  ev->u.task_rename.newcomm_len);
+		break;
+	case CT_EV_BLOCK_RQ_ISSUE:
+		block_issue(p, ev);
+		break;
+	case CT_EV_BLOCK_RQ_COMPLETE:
+		block_complete(p, ev);
+		break;
+	case CT_EV_STATEDUMP_PROCESS:
+		pr = pr_get(p, ev->pid);
+		if (pr && ev->u.statedump_process.comm_len) {
+			free(pr->comm);
+			pr->comm = ct_strndup0(ev->u.statedump_process.comm,
+					       ev->u.statedump_process.comm_len);
+		}
+		task_name(p, ev->tid > 0 ? ev->tid : ev->pid, ev->pid, ev->u.statedump_process.comm,
+			  ev->u.statedump_process.comm_len);
+		break;
+	case CT_EV_STATEDUMP_THREAD:
+		t = th_get(p, ev->tid);
+		if (t)
+			th_set_pid(p, t, ev->pid);
+		task_name(p, ev->tid, ev->pid, ev->u.statedump_thread.comm,
+			  ev->u.statedump_thread.comm_len);
+		break;
+	case CT_EV_STATEDUMP_FD: {
+		const struct ct_ev_statedump_fd *d = &ev->u.statedump_fd;
+		struct fdinfo *f;
+
+		pr = pr_get(p, ev->pid);
+		if (!pr || d->fd < 0)
+			break;
+		f = fd_new(p, d->fd_type, d->name, d->name_len);
+		if (f) {
+			fdt_set(p, pr, d->fd, f);
+			fd_unref(p, f);
+		}
+		break;
+	}
+	case CT_EV_KERNEL_LOST:
+		kernel_lost(p, ev, (uint64_t)ev->u.kernel_lost.cpu + 1,
+			    (int32_t)ev->u.kernel_lost.cpu, 0);
+		break;
+	default:
+		p->unknown_events++;
+		break;
+	}
+}
+
+void ts_client_lost(struct ct_partial *p, const struct ct_event *ev);
+void ts_client_lost(struct ct_partial *p, const struct ct_event *ev)
+{
+	kernel_lost(p, ev, ((uint64_t)(uint32_t)ev->tid | 1ull << 40) + 1, -1, ev->pid);
+}

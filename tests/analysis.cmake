@@ -1,0 +1,4 @@
+# Analysis: engine unit tests, golden cases (tests/data/analysis-*/), chunk stitching, exports,
+# bad input. See docs/internals/analysis.md.
+ct_unit_test(test_analysis_golden SOURCES unit/test_analysis_golden.c LIBS ct_analysis_io
+             TIMEOUT 300)

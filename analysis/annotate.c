@@ -49,8 +49,11 @@ static enum rel relation(const struct ival *iv, uint64_t id)
 	return REL_NONE;
 }
 
-/* The object a syscall worked on, for people ("/data/orders.db", "tcp 10.0.0.1:80"). */
-static void object_text(const struct screc *r, char *buf, size_t size)
+/*
+ * The object a syscall worked on, for people ("/data/orders.db", "tcp 10.0.0.1:80"); for
+ * causes (normalize), one name per accepted peer host rather than per connection.
+ */
+static void object_text(const struct screc *r, char *buf, size_t size, int normalize)
 {
 	buf[0] = 0;
 	if (ct_syscall_is_futex(r->nr)) {
@@ -60,7 +63,7 @@ static void object_text(const struct screc *r, char *buf, size_t size)
 
 		fd_text(r->fd, t, sizeof(t));
 		/* An accepted connection's port is ephemeral: one cause per peer host. */
-		peer = strstr(t, " peer ");
+		peer = normalize ? strstr(t, " peer ") : NULL;
 		if (peer && strstr(peer, "(accepted)")) {
 			char *colon = strrchr(peer, ':');
 
@@ -83,7 +86,7 @@ static void call_text(const struct screc *r, char *buf, size_t size)
 		snprintf(nb, sizeof(nb), "syscall_%u", r->nr);
 		name = nb;
 	}
-	object_text(r, obj, sizeof(obj));
+	object_text(r, obj, sizeof(obj), 1);
 	snprintf(buf, size, "%s(%s)", name, obj);
 }
 
@@ -501,7 +504,7 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			d->own = d->proc = NULL;
 			d->tid = t->tid;
 			d->text = r->text ? ct_strndup0(r->text, strlen(r->text)) : NULL;
-			object_text(r, text, sizeof(text));
+			object_text(r, text, sizeof(text), 0);
 			*tgt = ct_strndup0(text, strlen(text));
 		}
 		/* Scheduling and kernel events while the span was innermost here. */

@@ -45,24 +45,33 @@ static void emit(struct ct_partial *p, struct critpath *cp, const struct span *r
 	s->detail = ct_strndup0(detail, strlen(detail));
 }
 
-/* The child span of parent that ended last within (a, t], off the blocked thread. */
+/*
+ * The child span of parent, running off the blocked thread, that overlaps the wait (a, b]
+ * and ends last within it: the downstream call the wait was for. A server span usually ends
+ * just after its response woke the caller, so overlap, not containment, is the test.
+ */
 static const struct endrec *child_within(const struct ct_partial *p, const struct span *root,
 					 uint64_t parent, const struct thread *t, uint64_t a,
 					 uint64_t b)
 {
 	const struct endrec *best = NULL;
+	uint64_t best_end = 0;
 
 	for (uint32_t i = 0; i < p->ends.n; i++) {
 		const struct endrec *e = &p->ends.v[i];
+		uint64_t end;
 
 		if (e->end_ev > root->end_ev)
 			break; /* ends are in end-event order */
-		if (e->parent != parent || e->end <= a || e->end > b || e->start >= b)
+		if (e->parent != parent || e->end <= a || e->start >= b)
 			continue;
 		if (e->end_tid == t->tid)
 			continue; /* ran on the blocked thread itself: not what it waited for */
-		if (!best || e->end > best->end || (e->end == best->end && e->id < best->id))
+		end = e->end < b ? e->end : b;
+		if (!best || end > best_end || (end == best_end && e->id < best->id)) {
 			best = e;
+			best_end = end;
+		}
 	}
 	return best;
 }
@@ -216,17 +225,18 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 			if (c) {
 				/* Waiting for a child span elsewhere (a downstream call). */
 				uint64_t c_lo = c->start > a ? c->start : a, t_end = w->t;
+				uint64_t c_hi = c->end < t_end ? c->end : t_end;
 				const struct thread *ct =
 					c->end_tid > 0 ? th_find(p, c->end_tid) : NULL;
 				struct walk *n;
 
-				emit(p, cp, root, t->tid, t->pid, cat, text, inner, c->end, t_end);
+				emit(p, cp, root, t->tid, t->pid, cat, text, inner, c_hi, t_end);
 				w->t = c_lo;
 				if (!ct || !ct->iv.n) {
 					snprintf(text, sizeof(text),
 						 "child span in pid %d (no thread data)", c->pid);
 					emit(p, cp, root, c->end_tid, c->pid, CT_CAT_UNKNOWN, text,
-					     NULL, c_lo, c->end);
+					     NULL, c_lo, c_hi);
 					continue;
 				}
 				n = CT_VEC_PUSH(stack);
@@ -234,7 +244,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 					p->oom++;
 					break;
 				}
-				*n = (struct walk){.tid = ct->tid, .lo = c_lo, .t = c->end};
+				*n = (struct walk){.tid = ct->tid, .lo = c_lo, .t = c_hi};
 				continue;
 			}
 		}

@@ -339,6 +339,12 @@ void fd_syscall_exit(struct ct_partial *p, struct thread *t, struct screc *r)
 
 		if (r->ret < 0 || !creates_fd(r->nr))
 			return;
+		if ((r->nr == CT_NR_ACCEPT || r->nr == CT_NR_ACCEPT4) && r->text) {
+			/* The peer address from the exit says all there is to say. */
+			if (describe(r->nr, r->args, r->text, &type, name, sizeof(name)))
+				define(p, pr, r->ret, type, name);
+			return;
+		}
 		if (p->at_start) {
 			snprintf(name, sizeof(name), "fd %d", (int)r->ret);
 			define(p, pr, r->ret, CT_FD_UNKNOWN, name);

@@ -234,6 +234,10 @@ static void syscall_exit(struct ct_partial *p, const struct ct_event *ev, uint32
 		r->nr = (uint16_t)nr;
 		r->ret = ret;
 		r->exit_ts = ev->ts;
+		/* An accepted connection is named by its exit alone. */
+		if (addr && addr_len && !r->text &&
+		    fd_sockaddr_text(addr, addr_len, buf, sizeof(buf)) > 0)
+			r->text = ct_strndup0(buf, sizeof(buf));
 		fd_syscall_exit(p, t, r);
 	} else if (r && r->nr == nr && r->exit_ts == NO_END) {
 		r->exit_ts = ev->ts;

@@ -64,11 +64,17 @@ static int parse_field(const char *p, const char *eol, char name[32], struct ct_
 
 	if (!semi)
 		return -1;
-	/* The name is the last identifier of the declaration, before any [array]. */
+	/* The name is the last identifier of the declaration, before any [N] suffix
+	 * ("char prev_comm[16]", "__data_loc char[] filename"). */
 	ne = semi;
-	q = memchr(p, '[', (size_t)(semi - p));
-	if (q)
-		ne = q;
+	while (ne > p && ne[-1] == ' ')
+		ne--;
+	if (ne > p && ne[-1] == ']') {
+		while (ne > p && ne[-1] != '[')
+			ne--;
+		if (ne > p)
+			ne--;
+	}
 	while (ne > p && ne[-1] == ' ')
 		ne--;
 	nb = ne;

@@ -6,6 +6,16 @@ if(NOT TARGET ct_capture)
   return()
 endif()
 
+# Pure parts: the reorder window, the /proc and tracefs parsers, the state dump of this very
+# process, command resolution. Also run under ASan+UBSan.
+ct_unit_test(test_capture_reorder SOURCES unit/test_capture_reorder.c LIBS ct_capture)
+ct_unit_test(test_capture_parsers SOURCES unit/test_capture_parsers.c LIBS ct_capture)
+# The parsers are compiled into their fuzz targets (coverage instrumentation needs them there).
+ct_fuzz_test(fuzz_capture_procnet SOURCES fuzz/fuzz_capture_procnet.c
+             ${CMAKE_SOURCE_DIR}/capture/statedump.c)
+ct_fuzz_test(fuzz_capture_tpformat SOURCES fuzz/fuzz_capture_tpformat.c
+             ${CMAKE_SOURCE_DIR}/capture/tracefs.c)
+
 add_executable(capture_workload e2e/capture_workload.c)
 target_link_libraries(capture_workload PRIVATE crosstrace_static Threads::Threads)
 

@@ -35,6 +35,9 @@ struct ct_an_config {
 	int trace_filter; /* report trace (trace_hi, trace_lo) in full */
 	uint64_t trace_hi, trace_lo;
 	unsigned settle_every; /* events between two settles of the starting partial; 0 = 65536 */
+	/* Losses reported up to this long after a span ends still flag it (the capture reports
+	 * them periodically); spans are settled only then. 0 = 1 s. */
+	uint64_t loss_grace_ns;
 };
 
 /* Time breakdown categories. A span's categories sum to its duration (docs). */

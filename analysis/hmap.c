@@ -30,7 +30,7 @@ uint64_t *ct_hmap_get(const struct ct_hmap *m, uint64_t key)
 {
 	size_t i;
 
-	if (!m->cap)
+	if (!m->cap || !key)
 		return NULL;
 	for (i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
 		if (m->keys[i] == key)

@@ -99,6 +99,8 @@ struct thread {
 	CT_VEC(struct kev) kev;
 	uint32_t kev_base; /* absolute index of kev.v[0] */
 	uint32_t floor_pops; /* soft: floors popped so far */
+	uint64_t first_ev; /* when it got its first interval in this partial */
+	struct frame *proc_at_first; /* soft: the process-wide scope then (ref) */
 	uint8_t flags;
 };
 
@@ -150,6 +152,12 @@ struct fdinfo {
 struct attr;
 CT_VEC_DEF(attr_vec, struct attr);
 
+/* A change of a process' process-wide scope (soft partials: replayed on the left's threads). */
+struct pchange {
+	uint64_t ts;
+	struct frame *top; /* ref */
+};
+
 struct proc {
 	int32_t pid;
 	char *service, *comm, *sdk, *host;
@@ -158,6 +166,7 @@ struct proc {
 	CT_VEC(int32_t) tids; /* its threads, in order of appearance */
 	struct attr_vec rattrs; /* resource attributes (span_id 0) */
 	uint32_t pfloor_pops;
+	CT_VEC(struct pchange) pchanges; /* soft only */
 	int32_t fork_parent; /* soft: forked inside this partial from that pid (0: not) */
 	uint8_t svc_known; /* service came from PROCESS_INFO/service.name */
 };
@@ -252,6 +261,7 @@ struct span {
 	struct cause_vec causes;
 	CT_VEC(struct scsum) scs;
 	uint64_t procwide_floor_exit; /* soft stub: process-wide floor popped at (NO_END: not) */
+	uint32_t orphan_data; /* soft stub: attributes/events/links met (anomalies if no start) */
 };
 
 /* A finished span (settled). */
@@ -300,10 +310,13 @@ struct orphan {
 
 struct loss {
 	uint64_t begin, end;
+	uint64_t reported; /* when the loss became known: later than end + loss_grace, it is not
+			    * held against a span (so that settling need not wait for it) */
 	uint64_t key; /* soft begin: the klost_last key (cpu + 1, or client tid | 1 << 40) */
 	uint32_t what; /* CT_INC_* bit */
 	int32_t cpu; /* KERNEL_LOST with soft begin: cpu; else -1 */
-	int32_t pid; /* CLIENT_LOST: the process; else 0 (all) */
+	int32_t pid; /* CLIENT_LOST, unknown events: the process; else 0 (all) */
+	int32_t tid; /* unknown events: the thread (0: the process) */
 	uint8_t soft_begin; /* begin is "since the last report before this partial" */
 };
 

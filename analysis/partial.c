@@ -276,6 +276,10 @@ int32_t task_pid(const struct ct_partial *p, int32_t tid)
 
 void task_label(const struct ct_partial *p, int32_t tid, char *buf, size_t size)
 {
+	if (tid <= 0) {
+		snprintf(buf, size, tid < 0 ? "interrupt" : "whole process");
+		return;
+	}
 	uint64_t *v = ct_hmap_get(&p->tasks, (uint64_t)(uint32_t)tid);
 	uint32_t ci = v ? (uint32_t)*v : NOIDX;
 	int32_t pid = task_pid(p, tid);
@@ -348,6 +352,8 @@ static struct ct_partial *alloc_partial(const struct ct_an_config *cfg, uint64_t
 		p->cfg.window_ns = 60000000000ull;
 	if (!p->cfg.settle_every)
 		p->cfg.settle_every = 65536;
+	if (!p->cfg.loss_grace_ns)
+		p->cfg.loss_grace_ns = 1000000000ull;
 	p->begin = begin;
 	p->end = NO_END;
 	p->at_start = at_start;
@@ -393,7 +399,7 @@ void ct_partial_loss(struct ct_partial *p, uint64_t begin_ns, uint64_t end_ns, c
 		p->oom++;
 		return;
 	}
-	*l = (struct loss){.begin = begin_ns, .end = end_ns, .cpu = -1};
+	*l = (struct loss){.begin = begin_ns, .end = end_ns, .reported = begin_ns, .cpu = -1};
 	l->what = !strcmp(what, "read-errors")	   ? CT_INC_READ_ERRORS
 		  : !strcmp(what, "missing-chunk") ? CT_INC_MISSING_CHUNK
 						   : CT_INC_LOST_EVENTS;
@@ -418,27 +424,21 @@ void ct_partial_end(struct ct_partial *p, uint64_t end_ns)
 
 static void unknown_event(struct ct_partial *p, const struct ct_event *ev)
 {
-	/* Flag the process' spans around it: one 1 ms bucket per process, so the number of
-	 * ranges stays bounded and does not depend on how the trace is cut. */
-	uint64_t b = ev->ts / 1000000 * 1000000;
-	struct loss *l;
+	/* Flags the spans current on its thread then (or its process' process-wide spans). */
+	struct loss *l = CT_VEC_PUSH(p->losses);
 
 	p->unknown_events++;
-	for (uint32_t i = p->losses.n; i-- > 0 && i + 8 >= p->losses.n;) {
-		l = &p->losses.v[i];
-		if (l->what == CT_INC_UNKNOWN_EVENTS && l->begin == b && l->pid == ev->pid)
-			return;
-	}
-	l = CT_VEC_PUSH(p->losses);
 	if (!l) {
 		p->oom++;
 		return;
 	}
-	*l = (struct loss){.begin = b,
-			   .end = b + 1000000,
+	*l = (struct loss){.begin = ev->ts,
+			   .end = ev->ts,
+			   .reported = ev->ts,
 			   .what = CT_INC_UNKNOWN_EVENTS,
 			   .cpu = -1,
-			   .pid = ev->pid};
+			   .pid = ev->pid,
+			   .tid = ev->tid};
 }
 
 void ct_partial_feed(struct ct_partial *p, const struct ct_event *ev_in)
@@ -469,7 +469,7 @@ void ct_partial_feed(struct ct_partial *p, const struct ct_event *ev_in)
 	p->last_ts = ev->ts;
 	if (ev->type >= 1 && ev->type < 64)
 		sp_feed_client(p, ev);
-	else if (ev->type >= 64 && ev->type < 128 && ct_ev_name(ev->type))
+	else if (ev->type >= 64 && ev->type < CT_EV_MAX)
 		ts_feed_kernel(p, ev);
 	else
 		unknown_event(p, ev);
@@ -484,6 +484,7 @@ static void free_thread(struct ct_partial *p, struct thread *t)
 	for (uint32_t i = 0; i < t->kev.n; i++)
 		kev_release(&t->kev.v[i]);
 	fr_unref(p, t->own);
+	fr_unref(p, t->proc_at_first);
 	CT_VEC_FREE(t->iv);
 	CT_VEC_FREE(t->sc);
 	CT_VEC_FREE(t->kev);
@@ -499,6 +500,9 @@ static void free_proc(struct ct_partial *p, struct proc *pr)
 			fd_unref(p, (struct fdinfo *)(uintptr_t)v);
 	ct_hmap_fini(&pr->fds);
 	fr_unref(p, pr->pstack);
+	for (uint32_t i = 0; i < pr->pchanges.n; i++)
+		fr_unref(p, pr->pchanges.v[i].top);
+	CT_VEC_FREE(pr->pchanges);
 	for (uint32_t i = 0; i < pr->rattrs.n; i++)
 		attr_fini(&pr->rattrs.v[i]);
 	CT_VEC_FREE(pr->rattrs);

@@ -927,8 +927,9 @@ void ct_result_json(const struct ct_partial *p, struct ct_jsonw *w, unsigned sec
 			memcpy(ls, p->losses.v, p->losses.n * sizeof(*ls));
 			qsort(ls, p->losses.n, sizeof(*ls), cmp_loss);
 			for (uint32_t i = 0; i < p->losses.n; i++) {
-				if (i && !cmp_loss(&ls[i], &ls[i - 1]))
-					continue;
+				if ((i && !cmp_loss(&ls[i], &ls[i - 1])) ||
+				    ls[i].what == CT_INC_UNKNOWN_EVENTS)
+					continue; /* counted in unknown_events */
 				ct_jsonw_obj_begin(w);
 				w_incomplete(w, ls[i].what);
 				ct_jsonw_kuint(w, "begin_ns", ls[i].begin);

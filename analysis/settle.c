@@ -17,10 +17,22 @@ static uint32_t inc_flags(const struct ct_partial *p, const struct span *s)
 	for (uint32_t i = 0; i < p->losses.n; i++) {
 		const struct loss *l = &p->losses.v[i];
 
-		if (l->end < s->start || l->begin > s->end)
+		if (l->end < s->start || l->begin > s->end ||
+		    l->reported > s->end + p->cfg.loss_grace_ns)
 			continue;
 		if (l->pid && l->pid != s->pid)
 			continue;
+		if (l->tid > 0 && !(s->flags & SP_PROCWIDE)) {
+			/* A point event on one thread: only the spans current there. */
+			int on = 0;
+
+			for (uint32_t j = 0; j < s->threads.n && !on; j++)
+				on = s->threads.v[j].tid == l->tid &&
+				     s->threads.v[j].first <= l->end &&
+				     s->threads.v[j].last >= l->begin;
+			if (!on)
+				continue;
+		}
 		f |= l->what;
 	}
 	if (s->cat[CT_CAT_UNKNOWN])
@@ -270,7 +282,8 @@ void se_settle(struct ct_partial *p, int final)
 			s->flags |= SP_ENDED;
 			extra = CT_INC_NOT_ENDED;
 		}
-		if (s->end > now && !final) {
+		if (!final && (s->end > now || now - s->end < p->cfg.loss_grace_ns)) {
+			/* Losses reported in the grace period may still concern it. */
 			an_sweep(p, s, now);
 			continue;
 		}

@@ -310,6 +310,8 @@ static struct span *data_target(struct ct_partial *p, uint64_t id)
 		s = sp_stub(p, id);
 	if (!s)
 		p_anomaly(p);
+	else if (!(s->flags & SP_STARTED))
+		s->orphan_data++;
 	return s;
 }
 
@@ -434,6 +436,17 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 	} else {
 		scope_exit(p, &pr->pstack, 0, pr->pid, &pr->pfloor_pops, ev->u.scope_exit.span_id,
 			   ev->ts);
+	}
+	if (!p->at_start) {
+		/* The left partial's threads of this process need the change too (stitch). */
+		struct pchange *c = CT_VEC_PUSH(pr->pchanges);
+
+		if (c) {
+			c->ts = ev->ts;
+			c->top = fr_ref(pr->pstack);
+		} else {
+			p->oom++;
+		}
 	}
 	for (uint32_t i = 0; i < pr->tids.n; i++) {
 		struct thread *pt = th_find(p, pr->tids.v[i]);

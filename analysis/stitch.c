@@ -318,6 +318,17 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 		}
 		if (rp->fork_parent && !l->at_start && !lp->fork_parent)
 			lp->fork_parent = rp->fork_parent;
+		/* A soft left still owes these to its own left neighbour's threads. */
+		for (uint32_t j = 0; !l->at_start && j < rp->pchanges.n; j++) {
+			struct pchange *c = CT_VEC_PUSH(lp->pchanges);
+
+			if (!c) {
+				l->oom++;
+				break;
+			}
+			c->ts = rp->pchanges.v[j].ts;
+			c->top = fr_ref(fr_resolve(rp->pchanges.v[j].top));
+		}
 	}
 }
 
@@ -345,12 +356,16 @@ static void take_left_state(struct ival *iv, const struct ival *li)
 	}
 }
 
+static void coalesce(struct ct_partial *l, struct thread *t, uint32_t from);
+
 static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thread *rt,
 			 uint64_t new_begin)
 {
 	struct thread *lt = th_get(l, rt->tid);
 	uint32_t m0 = NOIDX, base, rprefix = rt->prefix_sc;
 	struct screc *rpre = th_sc(rt, rprefix);
+	int keep_prefix = 0;
+	uint32_t rprefix_skip;
 
 	if (!lt)
 		return;
@@ -371,8 +386,22 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 	if (!lt->iv.n) {
 		/* The left knew nothing of its state: the right's inference stands, from the
 		 * left's begin. */
-		if ((rt->iv.v[0].flags & IV_PREFIX) && rt->iv.v[0].start == r->begin)
+		if ((rt->iv.v[0].flags & IV_PREFIX) && rt->iv.v[0].start == r->begin) {
+			/* As the whole trace would: from the begin, with (when nothing lies
+			 * before) the process-wide scope current at the thread's first event. */
+			struct frame *pf = fr_resolve(rt->proc_at_first);
+
 			rt->iv.v[0].start = new_begin;
+			if (!l->at_start && rt->pid > 0)
+				/* Still the scope at the (now earlier) begin; the changes since are
+				 * carried for the next stitch. */
+				pf = fr_floor(l, 0, rt->pid, 0);
+			if (pf != rt->iv.v[0].proc && (rt->proc_at_first || !l->at_start)) {
+				fr_ref(pf);
+				fr_unref(l, rt->iv.v[0].proc);
+				rt->iv.v[0].proc = pf;
+			}
+		}
 		if (rpre)
 			rpre->entry_ts = new_begin;
 		for (uint32_t i = 0; i < lt->sc.n; i++)
@@ -392,9 +421,16 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		memset(&rt->kev, 0, sizeof(rt->kev));
 		lt->cur_sc = rt->cur_sc;
 		lt->prefix_sc = rt->prefix_sc;
+		lt->first_ev = rt->first_ev;
+		if (!l->at_start && rt->proc_at_first) {
+			fr_unref(l, lt->proc_at_first);
+			lt->proc_at_first = fr_ref(fr_resolve(rt->proc_at_first));
+		}
 		fr_unref(l, lt->own);
 		lt->own = fr_ref(fr_resolve(rt->own));
 		lt->flags |= rt->flags;
+		/* Scopes that differed only by being unknown on the right are now the same. */
+		coalesce(l, lt, 1);
 		return;
 	}
 
@@ -420,32 +456,37 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 				le->exit_ts = rpre->exit_ts;
 			}
 		} else if (rpre->flags & SC_PREFIX_EXIT) {
-			p_anomaly(l); /* the left saw no syscall in progress */
+			/* The left saw no syscall in progress: an exit without its entry, as the
+			 * whole trace would record it. */
+			p_anomaly(l);
 			rpre->flags = (uint16_t)((rpre->flags & ~(SC_PREFIX | SC_PREFIX_EXIT)) |
 						 SC_NO_ENTRY);
 			rpre->entry_ts = rpre->exit_ts;
-			rprefix = NOIDX; /* keep it as an ordinary record */
+			keep_prefix = 1;
 		}
 	}
 	/* Append the right's records (but its prefix record) and renumber. */
 	base = lt->sc_base + lt->sc.n;
+	rprefix_skip = rprefix;
 	if (CT_VEC_RESERVE(lt->sc, rt->sc.n)) {
 		l->oom++;
 		return;
 	}
 	for (uint32_t i = 0; i < rt->sc.n; i++) {
-		if (rt->sc_base + i == rprefix) {
+		if (rt->sc_base + i == rprefix && !keep_prefix) {
 			sc_release(l, &rt->sc.v[i]);
 			continue;
 		}
 		lt->sc.v[lt->sc.n++] = rt->sc.v[i];
 	}
 	rt->sc.n = 0;
-#define MAP_SC(x)             \
-	((x) == NOIDX ? NOIDX \
-	 : (x) == rprefix     \
-		 ? m0         \
-		 : base + ((x)-rt->sc_base) - ((rprefix != NOIDX && (x) > rprefix) ? 1 : 0))
+	if (keep_prefix)
+		rprefix_skip = NOIDX;
+#define MAP_SC(x)                                      \
+	((x) == NOIDX	  ? NOIDX                      \
+	 : (x) == rprefix ? m0                         \
+			  : base + ((x)-rt->sc_base) - \
+				    ((rprefix_skip != NOIDX && (x) > rprefix_skip) ? 1 : 0))
 	lt->cur_sc = MAP_SC(rt->cur_sc);
 
 	/* Intervals: the prefix and NOINFO ones take the left's state. */
@@ -506,6 +547,126 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 	fr_unref(l, lt->own);
 	lt->own = fr_ref(fr_resolve(rt->own));
 	lt->flags = (uint8_t)((lt->flags & ~TH_EXITING) | (rt->flags & (TH_KERNEL | TH_EXITING)));
+}
+
+/* ---- process-wide scope changes on the left's threads ---- */
+
+/* Cuts the interval containing ts in two (the wait's end stays with the later piece). */
+static void split_at(struct ct_partial *l, struct thread *t, uint64_t ts)
+{
+	uint32_t i = th_iv_at(t, ts);
+	struct ival *a, *b;
+
+	if (i == NOIDX || t->iv.v[i].start == ts)
+		return;
+	if (CT_VEC_RESERVE(t->iv, 1)) {
+		l->oom++;
+		return;
+	}
+	memmove(&t->iv.v[i + 2], &t->iv.v[i + 1], (t->iv.n - i - 1) * sizeof(t->iv.v[0]));
+	t->iv.n++;
+	l->cur_iv++;
+	a = &t->iv.v[i];
+	b = &t->iv.v[i + 1];
+	*b = *a;
+	b->start = ts;
+	fr_ref(b->own);
+	fr_ref(b->proc);
+	b->flags &= (uint8_t)~IV_PREFIX;
+	if (a->state == TS_BLOCKED || a->state == TS_UNKNOWN) {
+		a->flags &= (uint8_t) ~(IV_WOKEN | IV_WAKE_IRQ);
+		a->other = 0;
+		b->flags &= (uint8_t)~IV_PREFIX;
+	}
+}
+
+static void coalesce(struct ct_partial *l, struct thread *t, uint32_t from)
+{
+	uint32_t w = from ? from : 1;
+
+	if (t->iv.n < 2)
+		return;
+	for (uint32_t i = w; i < t->iv.n; i++) {
+		if (iv_same(&t->iv.v[w - 1], &t->iv.v[i])) {
+			iv_release(l, &t->iv.v[i]);
+			l->cur_iv--;
+			continue;
+		}
+		t->iv.v[w++] = t->iv.v[i];
+	}
+	t->iv.n = w;
+}
+
+struct joiner {
+	int32_t tid;
+	uint64_t join; /* from then on the right's intervals already carry the changes */
+};
+CT_VEC_DEF(joiner_vec, struct joiner);
+
+/* Threads of the left, per right process with changes, and when the right met them. */
+static void collect_joiners(struct ct_partial *l, struct ct_partial *r, struct joiner_vec *out)
+{
+	for (uint32_t i = 0; i < r->proc_list.n; i++) {
+		const struct proc *rp = r->proc_list.v[i], *lp;
+
+		if (!rp->pchanges.n || !(lp = pr_find(l, rp->pid)))
+			continue;
+		for (uint32_t j = 0; j < lp->tids.n; j++) {
+			const struct thread *lt = th_find(l, lp->tids.v[j]), *rt;
+			struct joiner *jn;
+
+			if (!lt || !lt->iv.n || lt->pid != rp->pid)
+				continue;
+			rt = th_find(r, lt->tid);
+			jn = CT_VEC_PUSH(*out);
+			if (!jn) {
+				l->oom++;
+				continue;
+			}
+			jn->tid = lt->tid;
+			jn->join = rt && rt->iv.n ? rt->first_ev : UINT64_MAX;
+		}
+	}
+}
+
+static void replay_pchanges(struct ct_partial *l, struct ct_partial *r, const struct joiner_vec *js)
+{
+	for (uint32_t k = 0; k < js->n; k++) {
+		struct thread *t = th_find(l, js->v[k].tid);
+		const struct proc *rp = t ? pr_find(r, t->pid) : NULL;
+		uint32_t from = NOIDX;
+
+		if (!rp || !t->iv.n)
+			continue;
+		for (uint32_t c = 0; c < rp->pchanges.n; c++) {
+			uint64_t a = rp->pchanges.v[c].ts;
+			uint64_t b = c + 1 < rp->pchanges.n ? rp->pchanges.v[c + 1].ts : UINT64_MAX;
+			struct frame *f = fr_resolve(rp->pchanges.v[c].top);
+			uint32_t i;
+
+			if (a >= js->v[k].join)
+				break;
+			if (b > js->v[k].join)
+				b = js->v[k].join;
+			if (b <= a)
+				continue;
+			split_at(l, t, a);
+			if (b != UINT64_MAX)
+				split_at(l, t, b);
+			for (i = th_iv_at(t, a); i != NOIDX && i < t->iv.n && t->iv.v[i].start < b;
+			     i++) {
+				if (t->iv.v[i].start < a)
+					continue;
+				if (from == NOIDX || i < from)
+					from = i;
+				fr_ref(f);
+				fr_unref(l, t->iv.v[i].proc);
+				t->iv.v[i].proc = f;
+			}
+		}
+		if (from != NOIDX)
+			coalesce(l, t, from);
+	}
 }
 
 /* ---- spans ---- */
@@ -672,6 +833,8 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 		}
 		/* A stub: what the right learnt about a span started before it. */
 		if (ls) {
+			if (!(ls->flags & SP_STARTED))
+				ls->orphan_data += s->orphan_data;
 			merge_span_data(l, ls, s);
 			if ((s->flags & SP_ENDED) && !(ls->flags & SP_STARTED))
 				ls->flags |= SP_ENDED;
@@ -679,7 +842,9 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 		} else if (!l->at_start) {
 			move_span(l, s);
 		} else {
-			p_anomaly(l);
+			/* Data about a span whose start is nowhere: the whole trace would have
+			 * counted each piece of it as it came. */
+			l->anomalies += s->orphan_data;
 			sp_free(s);
 		}
 	}
@@ -831,6 +996,7 @@ static void reduce_gap(struct ct_partial *l, struct ct_partial *r)
 int st_reduce(struct ct_partial *l, struct ct_partial *r)
 {
 	struct fx_vec fx = {0};
+	struct joiner_vec joiners = {0};
 	uint64_t new_begin = l->begin;
 
 	if (r->events && l->events && r->first_ts < l->last_ts) {
@@ -854,8 +1020,11 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r)
 	for (uint32_t i = 0; i < fx.n; i++)
 		fd_unref(l, fx.v[i].now);
 	CT_VEC_FREE(fx);
+	collect_joiners(l, r, &joiners);
 	for (uint32_t i = 0; i < r->thread_list.n; i++)
 		merge_thread(l, r, r->thread_list.v[i], new_begin);
+	replay_pchanges(l, r, &joiners);
+	CT_VEC_FREE(joiners);
 	merge_spans(l, r);
 	merge_losses(l, r, new_begin);
 	merge_blk(l, r);

@@ -82,10 +82,24 @@ static void make_prefix_record(struct ct_partial *p, struct thread *t)
  */
 static void ensure_state(struct ct_partial *p, struct thread *t, uint8_t state, uint8_t flags)
 {
+	struct proc *pr = proc_of(p, t);
+	struct ival *iv;
+
 	if (t->iv.n)
 		return;
+	t->first_ev = p->last_ts;
 	make_prefix_record(p, t);
-	ts_push(p, t, p->begin, state, (uint8_t)(flags | IV_PREFIX), 0);
+	iv = ts_push(p, t, p->begin, state, (uint8_t)(flags | IV_PREFIX), 0);
+	if (iv && pr && !p->at_start) {
+		/* Since the partial's begin the process-wide scope may have changed: the prefix
+		 * holds the one current at the begin; stitching fills in the changes. */
+		struct frame *f0 = fr_floor(p, 0, pr->pid, 0);
+
+		t->proc_at_first = fr_ref(iv->proc);
+		fr_ref(f0);
+		fr_unref(p, iv->proc);
+		iv->proc = f0;
+	}
 	if (state != TS_UNKNOWN)
 		t->flags |= TH_KERNEL;
 }
@@ -328,8 +342,10 @@ static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t 
 	fr_unref(p, t->own);
 	t->own = NULL;
 	t->cur_sc = NOIDX;
-	if (!t->iv.n)
+	if (!t->iv.n) {
 		t->flags |= TH_FROM_FORK;
+		t->first_ev = ts;
+	}
 	t->flags |= TH_KERNEL;
 	ts_push(p, t, ts, TS_RUNNABLE, IV_NEW, 0);
 }

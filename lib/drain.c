@@ -98,6 +98,8 @@ static void *drain_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&ct__g.flush_lock);
+	ct__g.drain_started = 1;
+	pthread_cond_broadcast(&ct__g.done);
 	for (;;) {
 		uint64_t req = ct__g.flush_req;
 		int stop = ct__g.stop, err;
@@ -133,6 +135,7 @@ int ct__drain_start(void)
 
 	pthread_mutex_lock(&ct__g.flush_lock);
 	ct__g.stop = 0;
+	ct__g.drain_started = 0;
 	ct__g.flush_req = ct__g.flush_done = 0;
 	pthread_mutex_unlock(&ct__g.flush_lock);
 	/* Signals are the application's business: the drain thread takes none. */
@@ -140,9 +143,19 @@ int ct__drain_start(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = -pthread_create(&ct__g.drain, NULL, drain_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!err)
-		ct__g.drain_running = 1;
-	return err;
+	if (err)
+		return err;
+	/*
+	 * Wait until the thread runs its own code: a fork right after ct_init must not catch
+	 * it half-started (inside libc's or a sanitizer's allocator, whose locks the child
+	 * would inherit held).
+	 */
+	pthread_mutex_lock(&ct__g.flush_lock);
+	while (!ct__g.drain_started)
+		pthread_cond_wait(&ct__g.done, &ct__g.flush_lock);
+	pthread_mutex_unlock(&ct__g.flush_lock);
+	ct__g.drain_running = 1;
+	return 0;
 }
 
 void ct__drain_stop(void)

@@ -166,10 +166,21 @@ static int dir_close(struct ct__sink *base, const char *status)
 	return err;
 }
 
+/* Trace directories of ancestors, kept reachable so that leak checkers stay quiet. */
+static struct ct_tracedir *abandoned[8];
+
 static void dir_abandon(struct ct__sink *base)
 {
+	struct dir_sink *s = (struct dir_sink *)base;
+
 	/* The tracedir, its files and fds belong to the parent: leave them untouched. */
-	free(base);
+	for (size_t i = 0; i < sizeof(abandoned) / sizeof(abandoned[0]); i++) {
+		if (!abandoned[i]) {
+			abandoned[i] = s->td;
+			break;
+		}
+	}
+	free(s);
 }
 
 static const struct ct__sink_ops dir_ops = {

@@ -92,7 +92,8 @@ struct ct__tracer {
 
 	/* Drain thread and the flush handshake (under flush_lock). */
 	pthread_t drain;
-	int drain_running;
+	int drain_running; /* under lock */
+	int drain_started; /* under flush_lock: the thread has entered its loop */
 	pthread_mutex_t flush_lock;
 	pthread_cond_t wake; /* to the drain thread: flush requested / stop */
 	pthread_cond_t done; /* from the drain thread: a cycle finished */

@@ -22,9 +22,15 @@ static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *f)
 	return remove(p);
 }
 
+static char base[64];
+
+static void rm_base(void)
+{
+	rmdir(base);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char base[64];
 	static unsigned long n;
 	struct ct_tracedir_opts o = {.tool = "fuzz_wire", .packet_bytes = 4096};
 	struct ct_tracedir *td;
@@ -32,8 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[128], err[256];
 	size_t step;
 
-	if (!base[0])
+	if (!base[0]) {
 		snprintf(base, sizeof(base), "/tmp/ct-fuzz-wire-%d", (int)getpid());
+		atexit(rm_base);
+	}
 	snprintf(path, sizeof(path), "%s/%lu", base, n++);
 	o.path = path;
 	if (ct_tracedir_create(&td, &o, err, sizeof(err)))

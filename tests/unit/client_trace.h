@@ -21,6 +21,8 @@ struct tevs {
 	uint64_t lost_client; /* manifest totals: lost.client_records */
 	unsigned chunks;
 	char status[32];
+	char **strs; /* copies of the events' strings, freed by tevs_free */
+	size_t n_strs, cap_strs;
 };
 
 __attribute__((unused)) static void tevs_on_error(void *arg, int code, const char *msg)
@@ -30,19 +32,24 @@ __attribute__((unused)) static void tevs_on_error(void *arg, int code, const cha
 	fprintf(stderr, "reader: %s\n", msg);
 }
 
-static const char *tevs_dup(const char *s, uint32_t len)
+static const char *tevs_dup(struct tevs *e, const char *s, uint32_t len)
 {
 	char *d = malloc(len + 1);
 
 	memcpy(d, s, len);
 	d[len] = 0;
+	if (e->n_strs == e->cap_strs) {
+		e->cap_strs = e->cap_strs ? e->cap_strs * 2 : 1024;
+		e->strs = realloc(e->strs, e->cap_strs * sizeof(*e->strs));
+	}
+	e->strs[e->n_strs++] = d;
 	return d;
 }
 
 /* Copies the strings of ev that point into the reader's memory. */
-static void tevs_own(struct ct_event *ev)
+static void tevs_own(struct tevs *e, struct ct_event *ev)
 {
-#define DUP(f) ev->u.f = tevs_dup(ev->u.f, ev->u.f##_len)
+#define DUP(f) ev->u.f = tevs_dup(e, ev->u.f, ev->u.f##_len)
 	switch (ev->type) {
 	case CT_EV_SPAN_START:
 		DUP(span_start.name);
@@ -109,7 +116,7 @@ __attribute__((unused)) static int tevs_load(const char *dir, struct tevs *out)
 				out->cap = out->cap ? out->cap * 2 : 1024;
 				out->v = realloc(out->v, out->cap * sizeof(*out->v));
 			}
-			tevs_own(&ev);
+			tevs_own(out, &ev);
 			out->v[out->n++] = ev;
 		}
 		out->errors += ct_chunk_reader_errors(r);
@@ -132,7 +139,9 @@ __attribute__((unused)) static size_t tevs_count(const struct tevs *e, unsigned 
 
 __attribute__((unused)) static void tevs_free(struct tevs *e)
 {
-	/* Copied strings are left to the process exit: tests are short-lived. */
+	for (size_t i = 0; i < e->n_strs; i++)
+		free(e->strs[i]);
+	free(e->strs);
 	free(e->v);
 	memset(e, 0, sizeof(*e));
 }

@@ -2,3 +2,5 @@
 # bad input. See docs/internals/analysis.md.
 ct_unit_test(test_analysis_golden SOURCES unit/test_analysis_golden.c LIBS ct_analysis_io
              TIMEOUT 300)
+ct_unit_test(test_analysis_tracedir SOURCES unit/test_analysis_tracedir.c LIBS ct_analysis_io
+             TIMEOUT 300)

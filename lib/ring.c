@@ -24,6 +24,8 @@ int ct__ring_new(struct ct__ring **out, size_t bytes)
 		free(r);
 		return -ENOMEM;
 	}
+	/* Touch every page now: a page fault on the hot path is a trip into the kernel. */
+	memset(r->data, 0, size);
 	r->size = size;
 	r->mask = size - 1;
 	atomic_init(&r->head, 0);

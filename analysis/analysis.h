@@ -133,6 +133,7 @@ enum {
 	CT_OUT_SPANS = 1 << 3, /* finished spans kept (keep_spans, filter, detail) */
 	CT_OUT_THREADS = 1 << 4, /* every thread's state intervals (keep_history) */
 	CT_OUT_ALL = 0x1f,
+	CT_OUT_FILTERED = 1 << 5, /* only the filtered trace's requests ("trace") */
 };
 
 /* Writes the result of a finished partial as one JSON object. Deterministic. */

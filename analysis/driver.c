@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crosstrace/crosstrace.h"
@@ -251,4 +252,68 @@ int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out
 	}
 	*out = acc;
 	return 0;
+}
+
+int ct_an_parse_trace_id(const char *s, uint64_t *hi, uint64_t *lo)
+{
+	uint64_t v[2] = {0, 0};
+
+	if (!s || strlen(s) != 32)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		char c = s[i];
+		int h = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+
+		if (h < 0)
+			return -1;
+		v[i / 16] = v[i / 16] << 4 | (uint64_t)h;
+	}
+	*hi = v[0];
+	*lo = v[1];
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void ct_an_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct ct_an_progress_bar *b = arg;
+	uint64_t t = now_ns();
+	char line[96];
+	unsigned filled;
+
+	if (!b->started_ns) {
+		b->started_ns = t;
+		b->tty = isatty(2);
+	}
+	/* Quick analyses draw nothing; long ones redraw at most ten times a second. */
+	if (!b->tty || t - b->started_ns < 500000000 || t - b->last_ns < 100000000)
+		return;
+	b->last_ns = t;
+	if (total && done <= total) {
+		filled = (unsigned)(done * 40 / total);
+		memset(line, '#', filled);
+		memset(line + filled, '.', 40 - filled);
+		line[40] = 0;
+		fprintf(stderr, "\ranalysing [%s] %3u%% (%llu events)", line,
+			(unsigned)(done * 100 / total), (unsigned long long)done);
+	} else {
+		fprintf(stderr, "\ranalysing: %llu events", (unsigned long long)done);
+	}
+	b->drawn = 1;
+}
+
+void ct_an_progress_done(struct ct_an_progress_bar *b)
+{
+	if (b->drawn)
+		fprintf(stderr, "\r%-78s\r", "");
 }

@@ -35,4 +35,19 @@ struct ct_an_driver_opts {
 int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out, char *errbuf,
 		      size_t errlen);
 
+/* Parses a 32-hex-digit trace id (W3C form). Returns 0 or -1. */
+int ct_an_parse_trace_id(const char *s, uint64_t *hi, uint64_t *lo);
+
+/*
+ * A progress callback for ct_an_driver_opts that draws a bar on stderr when it is a
+ * terminal and the analysis takes more than half a second; arg is a struct
+ * ct_an_progress_bar (zero-initialised). Call ct_an_progress_done at the end.
+ */
+struct ct_an_progress_bar {
+	uint64_t started_ns, last_ns;
+	int tty, drawn;
+};
+void ct_an_progress(void *arg, uint64_t done, uint64_t total);
+void ct_an_progress_done(struct ct_an_progress_bar *b);
+
 #endif

@@ -945,6 +945,13 @@ void ct_result_json(const struct ct_partial *p, struct ct_jsonw *w, unsigned sec
 	}
 	if (sections & CT_OUT_OPERATIONS)
 		w_ops(w, p);
+	if ((sections & CT_OUT_FILTERED) && !(sections & CT_OUT_REQUESTS)) {
+		ct_jsonw_key(w, "trace");
+		ct_jsonw_arr_begin(w);
+		for (uint32_t i = 0; i < p->filt_req.n; i++)
+			w_request(w, p, p->filt_req.v[i]);
+		ct_jsonw_arr_end(w);
+	}
 	if (sections & CT_OUT_REQUESTS) {
 		ct_jsonw_key(w, "requests");
 		ct_jsonw_arr_begin(w);

@@ -382,7 +382,7 @@ int ct_chunk_reader_open(struct ct_chunk_reader **out, const char *dir, ct_read_
 {
 	struct ct_chunk_reader *r;
 	uint8_t uuid[16];
-	int64_t offset;
+	int64_t offset = 0;
 	char **names = NULL;
 	unsigned n = 0;
 	struct dirent *e;

@@ -4,3 +4,5 @@ ct_unit_test(test_analysis_golden SOURCES unit/test_analysis_golden.c LIBS ct_an
              TIMEOUT 300)
 ct_unit_test(test_analysis_tracedir SOURCES unit/test_analysis_tracedir.c LIBS ct_analysis_io
              TIMEOUT 300)
+ct_unit_test(test_analysis_export SOURCES unit/test_analysis_export.c LIBS ct_analysis_io
+             TIMEOUT 120)

@@ -84,6 +84,7 @@ static void free_kv(struct kv_vec *v)
 	for (uint32_t i = 0; i < v->n; i++)
 		free(v->v[i].key);
 	CT_VEC_FREE(*v);
+	ct_hmap_fini(&v->ix);
 }
 
 void ag_free_op(struct op *o)
@@ -137,24 +138,33 @@ static struct op *op_get(struct ct_partial *p, int32_t pid, const char *name)
 static void kv_add(struct ct_partial *p, struct kv_vec *v, const char *key, uint64_t ns,
 		   uint64_t count)
 {
-	for (uint32_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i].key, key)) {
-			v->v[i].ns += ns;
-			v->v[i].count += count;
-			return;
-		}
-	{
-		struct kvsum *e = CT_VEC_PUSH(*v);
+	uint64_t h = ct_hash_str(key, 3), *ix;
+	struct kvsum *e;
 
-		if (!e || !(e->key = ct_strndup0(key, strlen(key)))) {
-			if (e)
-				v->n--;
-			p->oom++;
+	/* Probe the index: hash → position + 1 (collisions walk on to h + 1, ...). */
+	for (;; h++) {
+		ix = ct_hmap_get(&v->ix, h ? h : 1);
+		if (!ix)
+			break;
+		e = &v->v[*ix - 1];
+		if (!strcmp(e->key, key)) {
+			e->ns += ns;
+			e->count += count;
 			return;
 		}
-		e->ns = ns;
-		e->count = count;
 	}
+	e = CT_VEC_PUSH(*v);
+	if (!e || !(e->key = ct_strndup0(key, strlen(key))) ||
+	    ct_hmap_put(&v->ix, h ? h : 1, v->n)) {
+		if (e) {
+			free(e->key);
+			v->n--;
+		}
+		p->oom++;
+		return;
+	}
+	e->ns = ns;
+	e->count = count;
 }
 
 static struct hbucket *bucket(struct ct_partial *p, struct op *o, uint32_t idx)
@@ -237,8 +247,15 @@ void ag_add_span(struct ct_partial *p, struct fspan *f)
 			b->cat[c] += f->cat[c];
 	}
 	for (uint32_t i = 0; i < f->causes.n; i++) {
-		snprintf(key, sizeof(key), "%s\t%s", ct_cat_name(f->causes.v[i].cat),
-			 f->causes.v[i].text);
+		const char *cn = ct_cat_name(f->causes.v[i].cat);
+		size_t l = strlen(cn), tl = strlen(f->causes.v[i].text);
+
+		if (l + 1 + tl >= sizeof(key))
+			tl = sizeof(key) - l - 2;
+		memcpy(key, cn, l);
+		key[l] = '\t';
+		memcpy(key + l + 1, f->causes.v[i].text, tl);
+		key[l + 1 + tl] = 0;
 		kv_add(p, &o->causes, key, f->causes.v[i].ns, 1);
 	}
 	for (uint32_t i = 0; i < f->scs.n; i++) {
@@ -254,19 +271,44 @@ void ag_add_span(struct ct_partial *p, struct fspan *f)
 void ag_add_critpath(struct ct_partial *p, const struct fspan *root, const struct critpath *cp)
 {
 	struct op *o = op_get(p, root->pid, root->name ? root->name : "");
+	struct {
+		int32_t pid;
+		uint64_t ns;
+	} by_pid[16];
+	uint64_t by_cat[CT_CAT_N] = {0};
+	unsigned n_pid = 0;
 	char key[32];
 
 	if (!o || !cp)
 		return;
 	o->cp_requests++;
 	o->cp_ns += root->end - root->start;
+	/* Sum locally first: a path has many segments but few processes and states. */
 	for (uint32_t i = 0; i < cp->seg.n; i++) {
 		const struct critseg *s = &cp->seg.v[i];
+		unsigned k;
 
-		snprintf(key, sizeof(key), "%d", s->pid);
-		kv_add(p, &o->cp_service, key, s->dur, 0);
-		kv_add(p, &o->cp_state, ct_cat_name(s->cat), s->dur, 0);
+		by_cat[s->cat] += s->dur;
+		for (k = 0; k < n_pid && by_pid[k].pid != s->pid; k++)
+			;
+		if (k == n_pid) {
+			if (n_pid == 16) {
+				snprintf(key, sizeof(key), "%d", s->pid);
+				kv_add(p, &o->cp_service, key, s->dur, 0);
+				continue;
+			}
+			by_pid[n_pid].pid = s->pid;
+			by_pid[n_pid++].ns = 0;
+		}
+		by_pid[k].ns += s->dur;
 	}
+	for (unsigned k = 0; k < n_pid; k++) {
+		snprintf(key, sizeof(key), "%d", by_pid[k].pid);
+		kv_add(p, &o->cp_service, key, by_pid[k].ns, 0);
+	}
+	for (unsigned c = 0; c < CT_CAT_N; c++)
+		if (by_cat[c])
+			kv_add(p, &o->cp_state, ct_cat_name(c), by_cat[c], 0);
 }
 
 void ag_quantiles(const struct op *o, const double *q, uint64_t *out, unsigned n)

@@ -36,7 +36,7 @@ struct ct_an_config {
 	uint64_t trace_hi, trace_lo;
 	unsigned settle_every; /* events between two settles of the starting partial; 0 = 65536 */
 	/* Losses reported up to this long after a span ends still flag it (the capture reports
-	 * them periodically); spans are settled only then. 0 = 1 s. */
+	 * them every drain period, 10 ms); spans are settled only then. 0 = 50 ms. */
 	uint64_t loss_grace_ns;
 };
 

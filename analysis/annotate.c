@@ -96,29 +96,37 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	const struct screc *r = th_sc(t, iv->sc);
 	char who[96], call[400];
 
+	/* text may be NULL: the category alone is wanted (the sweep's hot path). */
+#define TXT(...)                                           \
+	do {                                               \
+		if (text)                                  \
+			snprintf(text, size, __VA_ARGS__); \
+	} while (0)
 	*by = 0;
 	if (r && (r->flags & SC_PREFIX))
 		r = NULL; /* the syscall it was in when the data began is unknown */
 	switch (iv->state) {
 	case TS_RUNNING:
 		if (!r) {
-			snprintf(text, size, "running in user space");
+			TXT("running in user space");
 			return CT_CAT_CPU_USER;
 		}
-		call_text(r, call, sizeof(call));
-		snprintf(text, size, "running in the kernel: %s", call);
+		if (text)
+			call_text(r, call, sizeof(call));
+		TXT("running in the kernel: %s", call);
 		return CT_CAT_CPU_KERNEL;
 	case TS_RUNNABLE:
 		if (iv->flags & IV_PREEMPTED) {
 			*by = iv->other;
-			task_label(p, iv->other, who, sizeof(who));
-			snprintf(text, size, "runnable: preempted by %s", who);
+			if (text)
+				task_label(p, iv->other, who, sizeof(who));
+			TXT("runnable: preempted by %s", who);
 		} else if (iv->flags & IV_WOKEN) {
-			snprintf(text, size, "runnable: waiting for a CPU after its wake-up");
+			TXT("runnable: waiting for a CPU after its wake-up");
 		} else if (iv->flags & IV_NEW) {
-			snprintf(text, size, "runnable: new thread waiting for its first run");
+			TXT("runnable: new thread waiting for its first run");
 		} else {
-			snprintf(text, size, "runnable");
+			TXT("runnable");
 		}
 		return CT_CAT_RUNNABLE;
 	case TS_BLOCKED: {
@@ -128,14 +136,14 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 			*by = iv->other;
 		if (!r) {
 			if (iv->flags & IV_DSTATE) {
-				snprintf(text, size,
-					 "blocked (uninterruptible) outside a known syscall");
+				TXT("blocked (uninterruptible) outside a known syscall");
 				return CT_CAT_BLOCKED_IO;
 			}
-			snprintf(text, size, "blocked outside a known syscall");
+			TXT("blocked outside a known syscall");
 			return CT_CAT_BLOCKED_OTHER;
 		}
-		call_text(r, call, sizeof(call));
+		if (text)
+			call_text(r, call, sizeof(call));
 		switch (ct_syscall_class(r->nr)) {
 		case CT_SCC_LOCK:
 			cat = CT_CAT_BLOCKED_LOCK;
@@ -172,18 +180,38 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 		default:
 			break;
 		}
-		snprintf(text, size, "blocked in %s", call);
+		TXT("blocked in %s", call);
 		return cat;
 	}
 	case TS_DEAD:
-		snprintf(text, size, "thread exited");
+		TXT("thread exited");
 		return CT_CAT_UNKNOWN;
 	default:
-		snprintf(text, size,
-			 (iv->flags & IV_GAP) ? "no data (missing chunk)"
-					      : "no kernel data for this thread");
+		TXT((iv->flags & IV_GAP) ? "no data (missing chunk)"
+					 : "no kernel data for this thread");
 		return CT_CAT_UNKNOWN;
 	}
+}
+#undef TXT
+
+uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat)
+{
+	const struct screc *r = th_sc(t, iv->sc);
+	uint64_t k = (uint64_t)cat << 56 ^ (uint64_t)iv->state << 48 ^
+		     (uint64_t)(iv->flags & (IV_PREEMPTED | IV_WOKEN | IV_NEW | IV_DSTATE)) << 40;
+
+	/* What makes the cause text: the syscall and its object, or the preemptor. Equal texts
+	 * from different keys merge when the span is settled. */
+	if (r && !(r->flags & SC_PREFIX)) {
+		k ^= (uint64_t)r->nr * 0x9e3779b97f4a7c15ull;
+		k ^= (uint64_t)(uintptr_t)fd_resolve(r->fd) * 0xbf58476d1ce4e5b9ull;
+		k ^= (uint64_t)(uintptr_t)r->text * 0x94d049bb133111ebull;
+		if (ct_syscall_is_futex(r->nr))
+			k ^= r->args[0] * 0xd6e8feb86659fd93ull;
+	}
+	if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED))
+		k ^= (uint64_t)(uint32_t)iv->other * 0xa0761d6478bd642full;
+	return k ? k : 1;
 }
 
 /* ---- the sweep ---- */
@@ -200,41 +228,45 @@ struct cursor {
 	unsigned cat;
 	int32_t by;
 	uint64_t key;
-	char text[480];
 };
 
-static void add_cause(struct ct_partial *p, struct cause_vec *v, unsigned cat, const char *text,
-		      uint64_t key, int32_t by, uint64_t ns)
+static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cursor *cu,
+		      const struct ival *iv, uint64_t ns)
 {
 	struct cause *c = NULL;
+	char text[480];
+	int32_t by;
 
-	for (uint32_t i = 0; i < v->n; i++)
-		if (v->v[i].key == key && v->v[i].cat == cat && !strcmp(v->v[i].text, text)) {
+	for (uint32_t i = v->n; i-- > 0;)
+		if (v->v[i].key == cu->key && v->v[i].cat == cu->cat) {
 			c = &v->v[i];
 			break;
 		}
 	if (!c) {
+		/* A new cause for this span: now its words are needed. */
 		c = CT_VEC_PUSH(*v);
 		if (!c) {
 			p->oom++;
 			return;
 		}
+		an_classify(p, cu->t, iv, text, sizeof(text), &by);
 		memset(c, 0, sizeof(*c));
-		c->key = key;
-		c->cat = (uint8_t)cat;
+		c->key = cu->key;
+		c->cat = (uint8_t)cu->cat;
 		c->text = ct_strndup0(text, strlen(text));
 		if (!c->text) {
 			v->n--;
 			p->oom++;
 			return;
 		}
+		c->thash = ct_hash_str(c->text, cu->cat);
 	}
 	c->ns += ns;
-	if (by) {
+	if (cu->by) {
 		/* The dominant waker/preemptor: the one met for the longest single stretch. */
-		if (ns > c->by_ns || (ns == c->by_ns && by < c->by)) {
+		if (ns > c->by_ns || (ns == c->by_ns && cu->by < c->by)) {
 			c->by_ns = ns;
-			c->by = by;
+			c->by = cu->by;
 		}
 	}
 }
@@ -351,8 +383,11 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 				continue;
 			if (c->hi < next)
 				next = c->hi;
-			if (c->i == NOIDX || iv_end(c->t, c->i, NO_END) <= t)
+			if (c->i == NOIDX || c->t->iv.v[c->i].start > t)
 				c->i = th_iv_at(c->t, t);
+			else
+				while (c->i + 1 < c->t->iv.n && c->t->iv.v[c->i + 1].start <= t)
+					c->i++;
 			if (c->i == NOIDX) {
 				/* The thread did not exist yet. */
 				if (c->t->iv.v[0].start < next)
@@ -369,8 +404,8 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			if (rel != REL_INNER)
 				continue;
 			if (c->ci != c->i) {
-				c->cat = an_classify(p, c->t, iv, c->text, sizeof(c->text), &c->by);
-				c->key = ct_hash_str(c->text, c->cat);
+				c->cat = an_classify(p, c->t, iv, NULL, 0, &c->by);
+				c->key = an_cause_key(c->t, iv, c->cat);
 				c->ci = c->i;
 			}
 			if (!best || rank(c->cat) < rank(best->cat) ||
@@ -385,8 +420,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			const char *phase = pi ? s->events.v[pi - 1].name : NULL;
 
 			s->cat[best->cat] += next - t;
-			add_cause(p, &s->causes, best->cat, best->text, best->key, best->by,
-				  next - t);
+			add_cause(p, &s->causes, best, iv, next - t);
 			if (r && !(r->flags & SC_PREFIX))
 				add_sc(p, s, phase, r->nr, next - t,
 				       r->entry_ts >= t && r->entry_ts < next);

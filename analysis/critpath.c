@@ -17,8 +17,21 @@
 
 struct walk {
 	int32_t tid;
+	uint32_t hint; /* interval index last used on tid (the walk goes backward) */
 	uint64_t lo, t; /* still to explain: [lo, t] on tid */
 };
+
+/* The interval of t containing ts, starting from a nearby index. */
+static uint32_t iv_near(const struct thread *t, uint64_t ts, uint32_t hint)
+{
+	if (hint < t->iv.n && t->iv.v[hint].start <= ts && iv_end(t, hint, NO_END) > ts)
+		return hint;
+	/* Backward by a few (zero-length intervals lie in between), else search. */
+	for (uint32_t k = 1; k <= 4 && hint != NOIDX && hint >= k && hint - k < t->iv.n; k++)
+		if (t->iv.v[hint - k].start <= ts && iv_end(t, hint - k, NO_END) > ts)
+			return hint - k;
+	return th_iv_at(t, ts);
+}
 
 static void emit(struct ct_partial *p, struct critpath *cp, const struct span *root, int32_t tid,
 		 int32_t pid, unsigned cat, const char *detail, const struct frame *inner,
@@ -50,20 +63,29 @@ static void emit(struct ct_partial *p, struct critpath *cp, const struct span *r
  * and ends last within it: the downstream call the wait was for. A server span usually ends
  * just after its response woke the caller, so overlap, not containment, is the test.
  */
-static const struct endrec *child_within(const struct ct_partial *p, const struct span *root,
+static const struct endrec *child_within(struct ct_partial *p, const struct span *root,
 					 uint64_t parent, const struct thread *t, uint64_t a,
 					 uint64_t b)
 {
 	const struct endrec *best = NULL;
-	uint64_t best_end = 0;
+	uint64_t best_end = 0, *head;
 
-	for (uint32_t i = 0; i < p->ends.n; i++) {
+	/* Index the ends by parent (incrementally: the list only grows between prunes). */
+	for (; p->ends_indexed < p->ends.n; p->ends_indexed++) {
+		struct endrec *e = &p->ends.v[p->ends_indexed];
+		uint64_t *h = e->parent ? ct_hmap_get(&p->ends_by_parent, e->parent) : NULL;
+
+		e->next_sibling = h ? (uint32_t)(*h - 1) : NOIDX;
+		if (e->parent && ct_hmap_put(&p->ends_by_parent, e->parent, p->ends_indexed + 1))
+			p->oom++;
+	}
+	head = parent ? ct_hmap_get(&p->ends_by_parent, parent) : NULL;
+	for (uint32_t i = head ? (uint32_t)(*head - 1) : NOIDX; i != NOIDX;
+	     i = p->ends.v[i].next_sibling) {
 		const struct endrec *e = &p->ends.v[i];
 		uint64_t end;
 
-		if (e->end_ev > root->end_ev)
-			break; /* ends are in end-event order */
-		if (e->parent != parent || e->end <= a || e->start >= b)
+		if (e->end_ev > root->end_ev || e->end <= a || e->start >= b)
 			continue;
 		if (e->end_tid == t->tid)
 			continue; /* ran on the blocked thread itself: not what it waited for */
@@ -130,7 +152,7 @@ static const struct thread *start_thread(const struct ct_partial *p, const struc
 	return t && t->iv.n ? t : NULL;
 }
 
-struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
+struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int words)
 {
 	struct critpath *cp = calloc(1, sizeof(*cp));
 	CT_VEC(struct walk) stack = {0};
@@ -161,7 +183,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 			free(cp);
 			return NULL;
 		}
-		*w = (struct walk){.tid = t0->tid, .lo = lo, .t = root->end};
+		*w = (struct walk){.tid = t0->tid, .hint = NOIDX, .lo = lo, .t = root->end};
 		emit(p, cp, root, t0->tid, t0->pid, CT_CAT_INACTIVE,
 		     "before the span was recorded (explicit start time)", NULL, root->start, lo);
 	}
@@ -188,7 +210,8 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 			w->t = w->lo;
 			continue;
 		}
-		i = t ? th_iv_at(t, w->t - 1) : NOIDX;
+		i = t ? iv_near(t, w->t - 1, w->hint) : NOIDX;
+		w->hint = i;
 		if (i == NOIDX) {
 			task_label(p, w->tid, who, sizeof(who));
 			snprintf(text, sizeof(text), "no kernel data for %s", who);
@@ -213,10 +236,13 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 				p->oom++;
 				break;
 			}
-			*n = (struct walk){.tid = waker, .lo = a, .t = t_end};
+			*n = (struct walk){.tid = waker, .hint = NOIDX, .lo = a, .t = t_end};
 			continue;
 		}
-		cat = an_classify(p, t, iv, text, sizeof(text), &by);
+		/* The words are costly: only for paths that are kept. */
+		cat = an_classify(p, t, iv, words ? text : NULL, sizeof(text), &by);
+		if (!words)
+			text[0] = 0;
 		if (iv->state == TS_BLOCKED) {
 			const struct frame *inner = an_innermost(iv);
 			const struct endrec *c =
@@ -244,7 +270,8 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root)
 					p->oom++;
 					break;
 				}
-				*n = (struct walk){.tid = ct->tid, .lo = c_lo, .t = c_hi};
+				*n = (struct walk){
+					.tid = ct->tid, .hint = NOIDX, .lo = c_lo, .t = c_hi};
 				continue;
 			}
 		}

@@ -211,7 +211,8 @@ struct spthread {
 
 /* Cause of time (for "62% blocked in fsync(/data/orders.db)"). */
 struct cause {
-	uint64_t key; /* hash of (cat, text) */
+	uint64_t key; /* what makes the text (an_cause_key) */
+	uint64_t thash; /* hash of the text */
 	char *text; /* owned */
 	uint64_t ns;
 	int32_t by; /* dominant waker/preemptor tid so far */
@@ -294,6 +295,7 @@ struct fspan {
 struct endrec {
 	uint64_t id, parent, start, end, end_ev;
 	int32_t pid, end_tid;
+	uint32_t next_sibling; /* index of the previous end with the same parent, or NOIDX */
 };
 
 CT_VEC_DEF(endrec_vec, struct endrec);
@@ -345,7 +347,12 @@ struct kvsum {
 	char *key; /* owned */
 	uint64_t ns, count;
 };
-CT_VEC_DEF(kv_vec, struct kvsum);
+/* A list of (key, sums) with a hash index (aggregate.c keeps it; others only read v/n). */
+struct kv_vec {
+	struct kvsum *v;
+	uint32_t n, cap;
+	struct ct_hmap ix;
+};
 struct fspan;
 CT_VEC_DEF(fspan_vec, struct fspan *);
 
@@ -386,6 +393,8 @@ struct ct_partial {
 	CT_VEC(struct span *) span_order; /* start order; settled ones NULL */
 	CT_VEC(struct orphan) orphans; /* soft */
 	struct endrec_vec ends; /* ended spans (for critical paths); end-event order */
+	struct ct_hmap ends_by_parent; /* settled partials: parent id → last index in ends + 1 */
+	uint32_t ends_indexed; /* ends[0..ends_indexed) are in ends_by_parent */
 
 	struct frame frames; /* list head */
 	struct fdinfo fdinfos; /* list head */
@@ -506,14 +515,17 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r);
 void an_sweep(struct ct_partial *p, struct span *s, uint64_t to);
 /* Fills the detail of f (syscalls, kernel events) from the history. */
 void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f);
-/* Category and cause text of interval i of t for accounting; returns the category. */
+/* Category and cause text (text may be NULL) of interval iv of t; returns the category. */
 unsigned an_classify(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
 		     char *text, size_t size, int32_t *by);
+/* A key standing for the cause text of an interval (equal keys: equal texts). */
+uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat);
 /* The innermost scope current during iv (own, else process-wide), or NULL. */
 const struct frame *an_innermost(const struct ival *iv);
 
 /* Critical path (critpath.c). */
-struct critpath *cp_compute(struct ct_partial *p, const struct span *root);
+/* words: build the segments' detail texts (for paths that are kept and shown). */
+struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int words);
 void cp_free(struct critpath *cp);
 
 /* Aggregates (aggregate.c). */

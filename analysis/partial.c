@@ -257,6 +257,15 @@ void task_name(struct ct_partial *p, int32_t tid, int32_t pid, const char *comm,
 			*v = (uint64_t)(uint32_t)pid << 32 | (*v & 0xffffffffu);
 		return;
 	}
+	if (v && (uint32_t)*v != NOIDX && (uint32_t)*v < p->comms.n &&
+	    (pid <= 0 || (int32_t)(*v >> 32) == pid)) {
+		/* Seen with this name already (every context switch names its task). */
+		const char *cur = p->comms.v[(uint32_t)*v];
+		size_t n = strnlen(comm, len < 63 ? len : 63);
+
+		if (!strncmp(cur, comm, n) && cur[n] == 0)
+			return;
+	}
 	ci = intern_comm(p, comm, len);
 	if (pid <= 0 && v)
 		pid = (int32_t)(*v >> 32);
@@ -353,7 +362,7 @@ static struct ct_partial *alloc_partial(const struct ct_an_config *cfg, uint64_t
 	if (!p->cfg.settle_every)
 		p->cfg.settle_every = 65536;
 	if (!p->cfg.loss_grace_ns)
-		p->cfg.loss_grace_ns = 1000000000ull;
+		p->cfg.loss_grace_ns = 50000000ull;
 	p->begin = begin;
 	p->end = NO_END;
 	p->at_start = at_start;
@@ -562,6 +571,7 @@ void ct_partial_free(struct ct_partial *p)
 	ct_hmap_fini(&p->floors);
 	ct_hmap_fini(&p->ops);
 	ct_hmap_fini(&p->klost_last);
+	ct_hmap_fini(&p->ends_by_parent);
 	CT_VEC_FREE(p->thread_list);
 	CT_VEC_FREE(p->proc_list);
 	CT_VEC_FREE(p->comms);

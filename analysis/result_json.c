@@ -924,7 +924,8 @@ void ct_result_json(const struct ct_partial *p, struct ct_jsonw *w, unsigned sec
 		ct_jsonw_key(w, "losses");
 		ct_jsonw_arr_begin(w);
 		if (ls) {
-			memcpy(ls, p->losses.v, p->losses.n * sizeof(*ls));
+			if (p->losses.n)
+				memcpy(ls, p->losses.v, p->losses.n * sizeof(*ls));
 			qsort(ls, p->losses.n, sizeof(*ls), cmp_loss);
 			for (uint32_t i = 0; i < p->losses.n; i++) {
 				if ((i && !cmp_loss(&ls[i], &ls[i - 1])) ||

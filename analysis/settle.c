@@ -53,6 +53,25 @@ static int cmp_cause(const void *a, const void *b)
 	return strcmp(x->text, y->text);
 }
 
+static int cmp_cause_text(const void *a, const void *b)
+{
+	const struct cause *x = a, *y = b;
+	int c;
+
+	/* Groups equal texts (hash first: cheap); the order between groups does not matter. */
+	if (x->thash != y->thash)
+		return x->thash < y->thash ? -1 : 1;
+	if (x->cat != y->cat)
+		return (int)x->cat - (int)y->cat;
+	c = strcmp(x->text, y->text);
+	if (c)
+		return c;
+	/* Equal texts merge: keep the merge order-independent. */
+	if (x->by_ns != y->by_ns)
+		return x->by_ns > y->by_ns ? -1 : 1;
+	return x->by < y->by ? -1 : x->by > y->by;
+}
+
 static int cmp_scs(const void *a, const void *b)
 {
 	const struct scsum *x = a, *y = b;
@@ -115,8 +134,33 @@ static struct fspan *to_fspan(struct ct_partial *p, struct span *s, uint32_t ext
 	memset(&s->attrs, 0, sizeof(s->attrs));
 	memset(&s->events, 0, sizeof(s->events));
 	memset(&s->links, 0, sizeof(s->links));
-	if (f->causes.n > 1)
+	if (f->causes.n > 1) {
+		/* Causes were keyed by what makes their text: merge equal texts, then order. */
+		uint32_t w = 0;
+
+		qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause_text);
+		for (uint32_t i = 0; i < f->causes.n; i++) {
+			struct cause *c = &f->causes.v[i];
+
+			if (w && f->causes.v[w - 1].thash == c->thash &&
+			    f->causes.v[w - 1].cat == c->cat &&
+			    !strcmp(f->causes.v[w - 1].text, c->text)) {
+				struct cause *d = &f->causes.v[w - 1];
+
+				d->ns += c->ns;
+				if (c->by_ns > d->by_ns ||
+				    (c->by_ns == d->by_ns && c->by && c->by < d->by)) {
+					d->by_ns = c->by_ns;
+					d->by = c->by;
+				}
+				free(c->text);
+				continue;
+			}
+			f->causes.v[w++] = *c;
+		}
+		f->causes.n = w;
 		qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause);
+	}
 	if (f->scs.n > 1)
 		qsort(f->scs.v, f->scs.n, sizeof(f->scs.v[0]), cmp_scs);
 	for (uint32_t i = 0; i < s->threads.n; i++) {
@@ -150,15 +194,15 @@ static void settle_span(struct ct_partial *p, struct span *s, uint32_t extra_inc
 		an_detail(p, s, f);
 	if (f->root) {
 		p->n_requests++;
+		keep_cp = trace_match(p, s) || p->cfg.keep_spans ||
+			  p->slow_req.n < p->cfg.top_requests ||
+			  ag_cmp_slow(f, p->slow_req.v[p->slow_req.n - 1]) < 0;
 		if (in_window) {
-			cp = cp_compute(p, s);
+			cp = cp_compute(p, s, keep_cp);
 			ag_add_critpath(p, f, cp);
 		} else {
 			f->incomplete |= CT_INC_TOO_LONG;
 		}
-		keep_cp = trace_match(p, s) || p->cfg.keep_spans ||
-			  p->slow_req.n < p->cfg.top_requests ||
-			  ag_cmp_slow(f, p->slow_req.v[p->slow_req.n - 1]) < 0;
 		if (keep_cp)
 			f->cp = cp;
 		else
@@ -196,11 +240,21 @@ static void prune_thread(struct ct_partial *p, struct thread *t, uint64_t horizo
 		t->iv.n -= drop;
 		p->cur_iv -= drop;
 	}
-	/* Syscalls that ended by then: no kept interval points at them. */
+	/* Syscalls that ended by then: no kept interval points at them. The prefix record is
+	 * referenced only by the first intervals (before the thread's first syscall). */
 	drop = 0;
-	while (drop < t->sc.n && t->sc.v[drop].exit_ts != NO_END &&
-	       t->sc.v[drop].exit_ts <= horizon && t->sc_base + drop != t->cur_sc)
+	while (drop < t->sc.n && t->sc_base + drop != t->cur_sc) {
+		const struct screc *r = &t->sc.v[drop];
+		uint32_t abs = t->sc_base + drop;
+
+		if (r->flags & SC_PREFIX) {
+			if (t->iv.n && t->iv.v[0].sc == abs)
+				break;
+		} else if (r->exit_ts == NO_END || r->exit_ts > horizon) {
+			break;
+		}
 		drop++;
+	}
 	if (drop) {
 		for (uint32_t i = 0; i < drop; i++)
 			sc_release(p, &t->sc.v[i]);
@@ -247,7 +301,12 @@ static void prune(struct ct_partial *p, uint64_t now)
 	for (uint32_t i = 0; i < p->ends.n; i++)
 		if (p->ends.v[i].end >= horizon)
 			p->ends.v[w++] = p->ends.v[i];
-	p->ends.n = w;
+	if (w != p->ends.n) {
+		/* Indices moved: the parent index is rebuilt on next use. */
+		p->ends.n = w;
+		ct_hmap_fini(&p->ends_by_parent);
+		p->ends_indexed = 0;
+	}
 }
 
 void se_settle(struct ct_partial *p, int final)

@@ -860,7 +860,9 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 	}
 	if (ends.n > 1)
 		qsort(ends.v, ends.n, sizeof(ends.v[0]), cmp_end);
-	if (CT_VEC_RESERVE(l->ends, ends.n) == 0) {
+	if (!ends.n) {
+		/* nothing ended on the right */
+	} else if (CT_VEC_RESERVE(l->ends, ends.n) == 0) {
 		memcpy(l->ends.v + l->ends.n, ends.v, ends.n * sizeof(ends.v[0]));
 		l->ends.n += ends.n;
 	} else {

@@ -94,8 +94,9 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 		     char *text, size_t size, int32_t *by)
 {
 	const struct screc *r = th_sc(t, iv->sc);
-	char who[96], call[400];
+	char call[400];
 
+	(void)p;
 	/* text may be NULL: the category alone is wanted (the sweep's hot path). */
 #define TXT(...)                                           \
 	do {                                               \
@@ -118,9 +119,8 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	case TS_RUNNABLE:
 		if (iv->flags & IV_PREEMPTED) {
 			*by = iv->other;
-			if (text)
-				task_label(p, iv->other, who, sizeof(who));
-			TXT("runnable: preempted by %s", who);
+			/* Names are final only at the end: a marker, expanded on output. */
+			TXT("runnable: preempted by \x01%d\x02", iv->other);
 		} else if (iv->flags & IV_WOKEN) {
 			TXT("runnable: waiting for a CPU after its wake-up");
 		} else if (iv->flags & IV_NEW) {
@@ -197,8 +197,11 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat)
 {
 	const struct screc *r = th_sc(t, iv->sc);
-	uint64_t k = (uint64_t)cat << 56 ^ (uint64_t)iv->state << 48 ^
-		     (uint64_t)(iv->flags & (IV_PREEMPTED | IV_WOKEN | IV_NEW | IV_DSTATE)) << 40;
+	/* Only what is known when the interval starts: a wait learns its waker at its end. */
+	uint8_t fl = iv->state == TS_RUNNABLE ? iv->flags & (IV_PREEMPTED | IV_WOKEN | IV_NEW) :
+			iv->state == TS_BLOCKED ? iv->flags & IV_DSTATE :
+						  iv->flags & IV_GAP;
+	uint64_t k = (uint64_t)cat << 56 ^ (uint64_t)iv->state << 48 ^ (uint64_t)fl << 40;
 
 	/* What makes the cause text: the syscall and its object, or the preemptor. Equal texts
 	 * from different keys merge when the span is settled. */
@@ -262,13 +265,10 @@ static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cu
 		c->thash = ct_hash_str(c->text, cu->cat);
 	}
 	c->ns += ns;
-	if (cu->by) {
-		/* The dominant waker/preemptor: the one met for the longest single stretch. */
-		if (ns > c->by_ns || (ns == c->by_ns && cu->by < c->by)) {
-			c->by_ns = ns;
-			c->by = cu->by;
-		}
-	}
+	/* A preemptor is known when the wait starts (and is in the text). Wakers are known
+	 * only when waits end: an_wakers names them once the span is over. */
+	if (cu->cat == CT_CAT_RUNNABLE && cu->by > 0)
+		c->by = cu->by;
 }
 
 static void add_sc(struct ct_partial *p, struct span *s, const char *phase, uint16_t nr,
@@ -435,6 +435,78 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 	CT_VEC_FREE(cs);
 }
 
+/* Names the dominant waker of each blocked cause of s: over the waits that ended within
+ * the span (so all of them are closed, whenever this runs), the waker that ended the most of
+ * the span's blocked time in that cause. */
+void an_wakers(struct ct_partial *p, struct span *s)
+{
+	struct cursor_vec cs = {0};
+	struct tally {
+		uint64_t key;
+		int32_t by;
+		uint64_t ns;
+	} *tl = NULL;
+	uint32_t n_tl = 0, cap = 0;
+
+	collect_threads(p, s, s->start, s->end, &cs);
+	for (uint32_t k = 0; k < cs.n; k++) {
+		const struct thread *t = cs.v[k].t;
+		uint32_t i0 = th_iv_at(t, cs.v[k].lo);
+
+		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
+			const struct ival *iv = &t->iv.v[i];
+			uint64_t end = iv_end(t, i, NO_END), a = iv->start, b = end;
+			int32_t by;
+			unsigned cat;
+			uint64_t key;
+			uint32_t j;
+
+			if (iv->start >= cs.v[k].hi)
+				break;
+			if (iv->state != TS_BLOCKED || !(iv->flags & IV_WOKEN) || iv->other <= 0 ||
+			    end > s->end || !an_innermost(iv) || an_innermost(iv)->span != s->id)
+				continue;
+			if (a < cs.v[k].lo)
+				a = cs.v[k].lo;
+			if (b > cs.v[k].hi)
+				b = cs.v[k].hi;
+			if (b <= a)
+				continue;
+			cat = an_classify(p, t, iv, NULL, 0, &by);
+			key = an_cause_key(t, iv, cat);
+			for (j = 0; j < n_tl && !(tl[j].key == key && tl[j].by == iv->other); j++)
+				;
+			if (j == n_tl) {
+				if (n_tl == cap) {
+					struct tally *n = realloc(tl, (cap = cap ? cap * 2 : 8) * sizeof(*n));
+
+					if (!n) {
+						p->oom++;
+						break;
+					}
+					tl = n;
+				}
+				tl[n_tl++] = (struct tally){key, iv->other, 0};
+			}
+			tl[j].ns += b - a;
+		}
+	}
+	for (uint32_t c = 0; c < s->causes.n; c++) {
+		struct cause *ca = &s->causes.v[c];
+
+		if (ca->cat < CT_CAT_BLOCKED_IO || ca->cat > CT_CAT_BLOCKED_OTHER)
+			continue;
+		for (uint32_t j = 0; j < n_tl; j++)
+			if (tl[j].key == ca->key &&
+			    (tl[j].ns > ca->by_ns || (tl[j].ns == ca->by_ns && tl[j].by < ca->by))) {
+				ca->by = tl[j].by;
+				ca->by_ns = tl[j].ns;
+			}
+	}
+	free(tl);
+	CT_VEC_FREE(cs);
+}
+
 /* ---- detail ---- */
 
 static int innermost_is(const struct ival *iv, uint64_t id)
@@ -503,7 +575,7 @@ static int cmp_dkev(const void *a, const void *b)
 void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 {
 	struct cursor_vec cs = {0};
-	char who[96], text[512];
+	char text[512];
 
 	f->detailed = 1;
 	collect_threads(p, s, s->start, s->end, &cs);
@@ -552,16 +624,14 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 				continue;
 			if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED) &&
 			    iv->start >= lo) {
-				task_label(p, iv->other, who, sizeof(who));
-				snprintf(text, sizeof(text), "preempted by %s", who);
+				snprintf(text, sizeof(text), "preempted by \x01%d\x02", iv->other);
 				add_dkev(p, f, iv->start, KEV_PREEMPTED, text, (uint64_t)t->tid,
 					 end - iv->start);
 			}
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
 			    end > lo) {
 				if (iv->other > 0) {
-					task_label(p, iv->other, who, sizeof(who));
-					snprintf(text, sizeof(text), "woken by %s", who);
+					snprintf(text, sizeof(text), "woken by \x01%d\x02", iv->other);
 				} else {
 					snprintf(text, sizeof(text), "woken by %s",
 						 iv->other < 0 ? "an interrupt"

@@ -175,7 +175,8 @@ int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out
 	}
 	if (n > 1 && jobs > 1) {
 		run.n = n - 1;
-		run.window = jobs * 2;
+		/* Mapped partials keep their chunk's whole history until reduced: few in flight. */
+		run.window = jobs + 1;
 		run.jobs = calloc(run.n, sizeof(*run.jobs));
 		th = calloc(jobs, sizeof(*th));
 		if (!run.jobs || !th) {

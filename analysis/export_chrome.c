@@ -50,7 +50,7 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 	const struct fspan **v = kept_sorted(p, &n);
 	struct ct_jsonw w;
 	uint64_t flow = 0;
-	char buf[512], name[160], svc[64], id[17];
+	char buf[512], name[160], svc[64], id[17], lb[600];
 
 	ct_jsonw_init(&w, out, 0);
 	ct_jsonw_obj_begin(&w);
@@ -97,7 +97,7 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 			ct_jsonw_kint(&w, "tid", t->tid);
 			ct_jsonw_key(&w, "args");
 			ct_jsonw_obj_begin(&w);
-			ct_jsonw_kstr(&w, "detail", buf);
+			ct_jsonw_kstr(&w, "detail", lbl(p, buf, lb, sizeof(lb)));
 			if (in) {
 				hex_id(in->span, id);
 				ct_jsonw_kstr(&w, "span_id", id);
@@ -165,7 +165,7 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 				if (f->causes.n) {
 					snprintf(buf, sizeof(buf), "%u%% %s",
 						 d ? (unsigned)(f->causes.v[0].ns * 100 / d) : 0,
-						 f->causes.v[0].text);
+						 lbl(p, f->causes.v[0].text, lb, sizeof(lb)));
 					ct_jsonw_kstr(&w, "top_cause", buf);
 				}
 				ct_jsonw_obj_end(&w);

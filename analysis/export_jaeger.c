@@ -83,7 +83,7 @@ static int cmp_trace(const struct fspan *a, const struct fspan *b)
 static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct fspan *f,
 		   const char *proc_id)
 {
-	char id[33], key[96], buf[512];
+	char id[33], key[96], buf[512], lb[600];
 	uint64_t d = f->end - f->start;
 	int detail = detail_shown(p, f);
 
@@ -142,7 +142,7 @@ static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct 
 		snprintf(key, sizeof(key), "crosstrace.cause.%u", i + 1);
 		snprintf(buf, sizeof(buf), "%u%% %s: %s",
 			 d ? (unsigned)(f->causes.v[i].ns * 100 / d) : 0,
-			 ct_cat_name(f->causes.v[i].cat), f->causes.v[i].text);
+			 ct_cat_name(f->causes.v[i].cat), lbl(p, f->causes.v[i].text, lb, sizeof(lb)));
 		tag_str(w, key, buf);
 	}
 	if (f->incomplete)
@@ -169,7 +169,7 @@ static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct 
 		ct_jsonw_arr_begin(w);
 		tag_str(w, "event",
 			f->dkev.v[i].type >= 16 ? "crosstrace.sched" : "crosstrace.kernel");
-		tag_str(w, "message", f->dkev.v[i].text ? f->dkev.v[i].text : "");
+		tag_str(w, "message", lbl(p, f->dkev.v[i].text, lb, sizeof(lb)));
 		ct_jsonw_arr_end(w);
 		ct_jsonw_obj_end(w);
 	}

@@ -100,7 +100,7 @@ static const char *inc_name(unsigned bit)
 static void annotation(struct ct_jsonw *w, const struct ct_partial *p, const struct fspan *f)
 {
 	uint64_t d = f->end - f->start;
-	char key[96], buf[512];
+	char key[96], buf[512], lb[600];
 
 	for (unsigned c = 0; c < CT_CAT_N; c++) {
 		char name[32];
@@ -117,7 +117,7 @@ static void annotation(struct ct_jsonw *w, const struct ct_partial *p, const str
 		snprintf(key, sizeof(key), "crosstrace.cause.%u", i + 1);
 		snprintf(buf, sizeof(buf), "%u%% %s: %s",
 			 d ? (unsigned)(f->causes.v[i].ns * 100 / d) : 0,
-			 ct_cat_name(f->causes.v[i].cat), f->causes.v[i].text);
+			 ct_cat_name(f->causes.v[i].cat), lbl(p, f->causes.v[i].text, lb, sizeof(lb)));
 		kv_str(w, key, buf);
 	}
 	if (f->incomplete) {
@@ -144,7 +144,7 @@ static void annotation(struct ct_jsonw *w, const struct ct_partial *p, const str
 
 static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct fspan *f)
 {
-	char id[33];
+	char id[33], lb[600];
 	int detail = detail_shown(p, f);
 
 	span_off = clock_offset_at(p, f->start);
@@ -204,7 +204,7 @@ static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct 
 					      : "crosstrace.sched.woken");
 		ct_jsonw_key(w, "attributes");
 		ct_jsonw_arr_begin(w);
-		kv_str(w, "crosstrace.detail", k->text ? k->text : "");
+		kv_str(w, "crosstrace.detail", lbl(p, k->text, lb, sizeof(lb)));
 		if (k->type >= 16) {
 			kv_int(w, "thread.id", (int64_t)k->a);
 			kv_int(w, "crosstrace.duration_ns", (int64_t)k->b);

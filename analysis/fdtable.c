@@ -144,8 +144,10 @@ struct fdinfo *fdt_lookup(struct ct_partial *p, struct proc *pr, int32_t fd)
 			f->flags = FD_UNKNOWN;
 	} else {
 		f = fd_new(p, CT_FD_UNKNOWN, NULL, 0);
-		if (f)
+		if (f) {
 			f->flags = FD_PENDING;
+			f->born = p->last_ts;
+		}
 	}
 	if (!f)
 		return NULL;

@@ -142,6 +142,7 @@ struct fdinfo {
 	char *name; /* owned; NULL for pending */
 	int32_t pid, fd, tid; /* what a pending one stands for */
 	int64_t ret; /* FROM_PREFIX: the exit's return value */
+	uint64_t born; /* pending: when first used (ns) */
 	uint32_t refs;
 	uint8_t type; /* enum ct_fd_type */
 	uint8_t flags;
@@ -513,6 +514,8 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r);
 /* Annotation (annotate.c). */
 /* Accounts span s from s->swept up to `to`. */
 void an_sweep(struct ct_partial *p, struct span *s, uint64_t to);
+/* Names the dominant waker of each blocked cause of the (ended) span from the history. */
+void an_wakers(struct ct_partial *p, struct span *s);
 /* Fills the detail of f (syscalls, kernel events) from the history. */
 void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f);
 /* Category and cause text (text may be NULL) of interval iv of t; returns the category. */
@@ -552,6 +555,9 @@ void hex_trace(uint64_t hi, uint64_t lo, char out[33]);
 /* Operations grouped by (service, name), sorted; free with ops_free. */
 struct op **ops_grouped(const struct ct_partial *p, uint32_t *n);
 void ops_free(struct op **v, uint32_t n);
+/* text with its task markers ("\x01tid\x02", put where names may still change) replaced by
+ * the tasks' final names; returns text itself when it has none. */
+const char *lbl(const struct ct_partial *p, const char *text, char *buf, size_t size);
 /* Whether a kept span's detail is reported (a rule that does not depend on settle order). */
 int detail_shown(const struct ct_partial *p, const struct fspan *f);
 /* Spans kept, sorted by (start, id). Borrowed pointers; free the array only. */

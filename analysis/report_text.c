@@ -30,7 +30,7 @@ static unsigned pct(uint64_t part, uint64_t whole)
 static void top_cause(const struct ct_partial *p, const struct fspan *f, char *buf, size_t size)
 {
 	uint64_t d = f->end - f->start;
-	char who[96];
+	char who[96], lb[600];
 
 	if (!f->causes.n) {
 		if (f->cat[CT_CAT_CHILDREN] * 2 > d)
@@ -39,7 +39,8 @@ static void top_cause(const struct ct_partial *p, const struct fspan *f, char *b
 			snprintf(buf, size, "-");
 		return;
 	}
-	snprintf(buf, size, "%u%% %s", pct(f->causes.v[0].ns, d), f->causes.v[0].text);
+	snprintf(buf, size, "%u%% %s", pct(f->causes.v[0].ns, d),
+		 lbl(p, f->causes.v[0].text, lb, sizeof(lb)));
 	if (f->causes.v[0].by > 0 && f->causes.v[0].cat != CT_CAT_RUNNABLE) {
 		task_label(p, f->causes.v[0].by, who, sizeof(who));
 		snprintf(buf + strlen(buf), size - strlen(buf), " (woken by %s)", who);
@@ -138,7 +139,7 @@ void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsig
 	static const double qs[] = {0.5, 0.9, 0.99};
 	uint32_t n_ops = 0;
 	struct op **ops;
-	char a[32], b[32], c[32], e[32], cause[512], id[33], svc[64];
+	char a[32], b[32], c[32], e[32], cause[512], id[33], svc[64], lb[600];
 
 	if (!width)
 		width = 100;
@@ -185,7 +186,7 @@ void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsig
 			const char *tab = strchr(bk, '\t');
 
 			snprintf(cause, sizeof(cause), "%u%% %s", pct(best, o->sum),
-				 tab ? tab + 1 : bk);
+				 lbl(p, tab ? tab + 1 : bk, lb, sizeof(lb)));
 		} else {
 			snprintf(cause, sizeof(cause), "-");
 		}
@@ -270,7 +271,7 @@ static void bar(struct ct_buf *out, uint64_t t0, uint64_t t1, uint64_t a, uint64
 
 static void critpath_lines(const struct ct_partial *p, const struct fspan *r, struct ct_buf *out)
 {
-	char a[32], b[32], svc[64], who[96];
+	char a[32], b[32], svc[64], who[96], lb[600];
 
 	if (!r->cp) {
 		ct_buf_puts(out, "  (no critical path: the request is longer than the window)\n");
@@ -287,7 +288,7 @@ static void critpath_lines(const struct ct_partial *p, const struct fspan *r, st
 		snprintf(who + strlen(who), sizeof(who) - strlen(who), " %d", s->tid);
 		ct_buf_printf(out, "  +%-9s %-10s %-12.12s %-22.22s %-15s %s\n", a, b,
 			      service_of(p, s->pid, svc, sizeof(svc)), who, ct_cat_name(s->cat),
-			      s->detail ? s->detail : "");
+			      lbl(p, s->detail, lb, sizeof(lb)));
 	}
 }
 

@@ -75,6 +75,32 @@ int64_t clock_offset_at(const struct ct_partial *p, uint64_t ts)
 	return off;
 }
 
+const char *lbl(const struct ct_partial *p, const char *text, char *buf, size_t size)
+{
+	const char *s = text;
+	size_t n = 0;
+
+	if (!text || !strchr(text, '\x01'))
+		return text ? text : "";
+	while (*s && n + 1 < size) {
+		if (*s == '\x01') {
+			char who[96];
+			int32_t tid = (int32_t)strtol(s + 1, NULL, 10);
+			const char *end = strchr(s, '\x02');
+
+			task_label(p, tid, who, sizeof(who));
+			n += (size_t)snprintf(buf + n, size - n, "%s", who);
+			if (n >= size)
+				n = size - 1;
+			s = end ? end + 1 : s + strlen(s);
+			continue;
+		}
+		buf[n++] = *s++;
+	}
+	buf[n] = 0;
+	return buf;
+}
+
 int detail_shown(const struct ct_partial *p, const struct fspan *f)
 {
 	uint64_t d = f->end - f->start;
@@ -311,7 +337,7 @@ static void w_causes(struct ct_jsonw *w, const struct ct_partial *p, const struc
 		     unsigned max)
 {
 	uint64_t d = f->end - f->start;
-	char who[96];
+	char who[96], lb[600];
 
 	ct_jsonw_key(w, "causes");
 	ct_jsonw_arr_begin(w);
@@ -320,7 +346,7 @@ static void w_causes(struct ct_jsonw *w, const struct ct_partial *p, const struc
 
 		ct_jsonw_obj_begin(w);
 		ct_jsonw_kstr(w, "category", ct_cat_name(c->cat));
-		ct_jsonw_kstr(w, "text", c->text);
+		ct_jsonw_kstr(w, "text", lbl(p, c->text, lb, sizeof(lb)));
 		ct_jsonw_kuint(w, "ns", c->ns);
 		w_share(w, c->ns, d);
 		if (c->by > 0) {
@@ -406,7 +432,7 @@ static void w_critpath(struct ct_jsonw *w, const struct ct_partial *p, const str
 	const struct critpath *cp = f->cp;
 	struct kv_vec svc = {0}, thr = {0}, st = {0};
 	uint64_t total = f->end - f->start, sum = 0;
-	char buf[96], id[17];
+	char buf[96], id[17], lb[600];
 
 	ct_jsonw_key(w, "critical_path");
 	if (!cp) {
@@ -430,7 +456,7 @@ static void w_critpath(struct ct_jsonw *w, const struct ct_partial *p, const str
 		task_label(p, s->tid, buf, sizeof(buf));
 		ct_jsonw_kstr(w, "thread", buf);
 		ct_jsonw_kstr(w, "state", ct_cat_name(s->cat));
-		ct_jsonw_kstr(w, "detail", s->detail ? s->detail : "");
+		ct_jsonw_kstr(w, "detail", lbl(p, s->detail, lb, sizeof(lb)));
 		if (s->span) {
 			hex_id(s->span, id);
 			ct_jsonw_kstr(w, "span_id", id);
@@ -545,7 +571,7 @@ static void w_attr_value(struct ct_jsonw *w, const struct attr *a)
 
 static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct fspan *f)
 {
-	char id[33], buf[96];
+	char id[33], buf[96], lb[600];
 	uint64_t d = f->end - f->start;
 
 	ct_jsonw_obj_begin(w);
@@ -678,7 +704,7 @@ static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct 
 				      k->type < 6     ? kn[k->type]
 				      : k->type == 16 ? "sched_preempted"
 						      : "sched_woken");
-			ct_jsonw_kstr(w, "detail", k->text ? k->text : "");
+			ct_jsonw_kstr(w, "detail", lbl(p, k->text, lb, sizeof(lb)));
 			if (k->type == KEV_BLOCK_IO) {
 				ct_jsonw_kuint(w, "bytes", k->a);
 				if (k->b)
@@ -730,7 +756,7 @@ static void w_ops(struct ct_jsonw *w, const struct ct_partial *p)
 		uint64_t q[3], tail[CT_CAT_N] = {0}, tail_n = 0;
 		uint32_t k;
 		struct kvref *r;
-		char id[17];
+		char id[17], lb[700];
 
 		ag_quantiles(o, qs, q, 3);
 		for (uint32_t j = 0; j < o->hist.n; j++) {
@@ -762,7 +788,7 @@ static void w_ops(struct ct_jsonw *w, const struct ct_partial *p)
 			ct_jsonw_obj_begin(w);
 			ct_jsonw_key(w, "category");
 			ct_jsonw_strn(w, r[j].key, tab ? (size_t)(tab - r[j].key) : 0);
-			ct_jsonw_kstr(w, "text", tab ? tab + 1 : r[j].key);
+			ct_jsonw_kstr(w, "text", lbl(p, tab ? tab + 1 : r[j].key, lb, sizeof(lb)));
 			ct_jsonw_kuint(w, "ns", r[j].ns);
 			w_share(w, r[j].ns, o->sum);
 			ct_jsonw_obj_end(w);
@@ -836,7 +862,7 @@ static int cmp_thread(const void *a, const void *b)
 static void w_threads(struct ct_jsonw *w, const struct ct_partial *p)
 {
 	const struct thread **ts = calloc(p->thread_list.n + 1, sizeof(*ts));
-	char buf[512], id[17];
+	char buf[512], id[17], lb[600];
 
 	ct_jsonw_key(w, "threads");
 	ct_jsonw_arr_begin(w);
@@ -874,7 +900,7 @@ static void w_threads(struct ct_jsonw *w, const struct ct_partial *p)
 			ct_jsonw_kuint(w, "end_ns", end);
 			ct_jsonw_kstr(w, "state", state_name(iv));
 			ct_jsonw_kstr(w, "category", ct_cat_name(cat));
-			ct_jsonw_kstr(w, "detail", buf);
+			ct_jsonw_kstr(w, "detail", lbl(p, buf, lb, sizeof(lb)));
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN))
 				ct_jsonw_kint(w, "woken_by", iv->other);
 			if (in) {

@@ -184,6 +184,8 @@ static void settle_span(struct ct_partial *p, struct span *s, uint32_t extra_inc
 	int keep_cp;
 
 	an_sweep(p, s, s->end);
+	if (in_window)
+		an_wakers(p, s);
 	f = to_fspan(p, s, extra_inc);
 	if (!f)
 		return;
@@ -287,8 +289,10 @@ static void prune(struct ct_partial *p, uint64_t now)
 		if (!s)
 			continue;
 		/* Spans longer than the window get no detail or critical path: they do not hold
-		 * history back. */
-		if (now - s->start <= p->cfg.window_ns && s->start < horizon)
+		 * history back. An ended one waiting to settle holds it if it will need it. */
+		uint64_t span_len = (s->flags & SP_ENDED) ? s->end - s->start : now - s->start;
+
+		if (span_len <= p->cfg.window_ns && s->start < horizon)
 			horizon = s->start;
 	}
 	for (uint32_t i = 0; i < p->thread_list.n; i++)

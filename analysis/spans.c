@@ -194,7 +194,9 @@ static void span_start(struct ct_partial *p, const struct ct_event *ev)
 	ps = e->parent_id ? sp_find(p, e->parent_id) : NULL;
 	if (!e->parent_id || (ps && (ps->flags & SP_ENDED)))
 		s->flags |= SP_ROOT;
-	else if (!ps)
+	else if (!ps || !(ps->flags & SP_STARTED))
+		/* Unknown here, or only a stub (data about it, not its start): whether it is
+		 * open is for the left partial to say. */
 		s->flags |= p->at_start ? SP_ROOT : SP_ROOT_PENDING;
 	if (pr_get(p, ev->pid) == NULL && ev->pid > 0)
 		p->oom++;
@@ -269,8 +271,10 @@ static void span_end(struct ct_partial *p, const struct ct_event *ev)
 			o->msg = ct_strndup0(e->message, e->message_len);
 	}
 	s = sp_stub(p, e->span_id);
-	if (s)
+	if (s) {
 		s->flags |= SP_ENDED;
+		s->end_ev = ev->ts; /* for "was the parent still open" questions */
+	}
 }
 
 static void span_status(struct ct_partial *p, const struct ct_event *ev)

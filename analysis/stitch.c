@@ -193,6 +193,25 @@ static void prefix_exit_effects(struct ct_partial *l, struct ct_partial *r, stru
 static void apply_effect_to_records(struct ct_partial *l, struct ct_partial *r,
 				    const struct fd_effect *fx)
 {
+	/* A placeholder first used after the effect stands for what the effect made: all its
+	 * uses (records, and sockets named after it by connect) follow. */
+	for (struct fdinfo *f = r->fdinfos.next; f != &r->fdinfos; f = f->next) {
+		struct fdinfo *now;
+
+		if (!(f->flags & FD_PENDING) || f->fwd || f->fd != fx->fd ||
+		    left_table_pid(r, f->pid) != fx->pid || f->born <= fx->after)
+			continue;
+		now = fx->now ? fd_ref(fx->now) : NULL;
+		if (!now) {
+			char nm[32];
+
+			snprintf(nm, sizeof(nm), "fd %d", fx->fd);
+			now = fd_new(l, CT_FD_UNKNOWN, nm, strlen(nm));
+			if (now)
+				now->flags = FD_UNKNOWN;
+		}
+		f->fwd = now;
+	}
 	for (uint32_t i = 0; i < r->thread_list.n; i++) {
 		struct thread *rt = r->thread_list.v[i];
 
@@ -201,8 +220,10 @@ static void apply_effect_to_records(struct ct_partial *l, struct ct_partial *r,
 		for (uint32_t j = 0; j < rt->sc.n; j++) {
 			struct screc *s = &rt->sc.v[j];
 
+			/* Only uses of what the left had (still unresolved): a use after the
+			 * right redefined or closed the fd has its own, resolved info. */
 			if (s->fdnum != fx->fd || s->entry_ts <= fx->after || !s->fd ||
-			    !(s->fd->flags & FD_PENDING))
+			    !(fd_resolve(s->fd)->flags & FD_PENDING))
 				continue;
 			fd_unref(l, s->fd);
 			if (fx->now) {
@@ -822,11 +843,14 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 				/* Not a request when its parent was open when it started. */
 				struct span *ps = sp_find(l, s->parent);
 
-				if (ps && (!(ps->flags & SP_ENDED) || ps->end_ev > s->start_ev))
+				if (ps && (ps->flags & SP_STARTED) &&
+				    (!(ps->flags & SP_ENDED) || ps->end_ev > s->start_ev))
 					s->flags &= (uint16_t)~SP_ROOT_PENDING;
-				else if (ps || l->at_start)
+				else if ((ps && (ps->flags & SP_ENDED) && ps->end_ev <= s->start_ev) ||
+					 l->at_start)
 					s->flags =
 						(uint16_t)((s->flags & ~SP_ROOT_PENDING) | SP_ROOT);
+				/* else: only a stub on the left too: still pending */
 			}
 			move_span(l, s);
 			continue;
@@ -836,8 +860,10 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 			if (!(ls->flags & SP_STARTED))
 				ls->orphan_data += s->orphan_data;
 			merge_span_data(l, ls, s);
-			if ((s->flags & SP_ENDED) && !(ls->flags & SP_STARTED))
+			if ((s->flags & SP_ENDED) && !(ls->flags & SP_STARTED)) {
 				ls->flags |= SP_ENDED;
+				ls->end_ev = s->end_ev;
+			}
 			sp_free(s);
 		} else if (!l->at_start) {
 			move_span(l, s);

@@ -34,9 +34,8 @@ enum {
 	EV_BLOCK_RQ_COMPLETE = 78,
 };
 
-/* Load-time options, set by the reader before load (plain __u types: see FIELD-NOTES). */
-const volatile __u64 wakeup_bytes = 65536; /* wake the reader when this much is pending */
-const volatile __u8 sys_kind[CT_KNR_MAX] = {};
+/* Hot data of the syscall path, one page (see capture.h). */
+struct ct_khot hot;
 
 /* Written here, read by the reader through the mmapped bss. */
 __u64 drops_cpu[CT_KMAX_CPUS];
@@ -113,6 +112,36 @@ static __always_inline int is_traced(__u32 tgid)
 	return v && *v == CT_KTRACE_TREE;
 }
 
+/*
+ * The filter's answer for the current task, cached per CPU: a syscall-heavy thread asks
+ * twice per syscall, and a hash lookup costs more than everything else the program does
+ * but the ring write. hot.traced_gen changes whenever the traced map does (here on fork and
+ * free, in the reader when it adds a process), which invalidates every cached answer.
+ */
+static __always_inline int current_traced(__u64 pid_tgid)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 gen = *(volatile __u64 *)&hot.traced_gen;
+	struct filter_cache *c;
+	int t;
+
+	if (cpu >= CT_KMAX_CPUS)
+		return is_traced(pid_tgid >> 32);
+	c = &hot.fcache[cpu];
+	if (c->pid_tgid == pid_tgid && c->gen == gen)
+		return c->traced;
+	t = is_traced(pid_tgid >> 32);
+	c->pid_tgid = pid_tgid;
+	c->gen = gen;
+	c->traced = t;
+	return t;
+}
+
+static __always_inline void traced_changed(void)
+{
+	__sync_fetch_and_add(&hot.traced_gen, 1);
+}
+
 static __always_inline void count_drop(__u32 cpu, __u32 key)
 {
 	if (cpu < CT_KMAX_CPUS)
@@ -151,7 +180,7 @@ static __always_inline void submit(void *rec)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(rec, avail >= hot.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 #define TYPE_KEY(t) ((t)-64)
@@ -183,11 +212,11 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	__u8 kind = 0;
 	__u64 ts;
 
-	if (!is_traced(tgid))
+	if (!current_traced(pid_tgid))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (nr < CT_KNR_MAX)
-		kind = sys_kind[nr];
+		kind = hot.sys_kind[nr];
 
 	if (CT_KSYS_KIND(kind) == CT_KSYS_PATH) {
 		struct ct_krec_sys_enter_path *r;
@@ -274,12 +303,12 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 	__u32 nr;
 	__u64 ts;
 
-	if (!is_traced(tgid))
+	if (!current_traced(pid_tgid))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	nr = (__u32)regs->orig_ax;
 
-	if (nr < CT_KNR_MAX && CT_KSYS_KIND(sys_kind[nr]) == CT_KSYS_ADDR_OUT) {
+	if (nr < CT_KNR_MAX && CT_KSYS_KIND(hot.sys_kind[nr]) == CT_KSYS_ADDR_OUT) {
 		struct addr_out *a = bpf_map_lookup_elem(&pending_addr, &tid);
 
 		if (a) {
@@ -450,6 +479,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 
 		if (bpf_map_update_elem(&traced, &ctgid, &tree, BPF_ANY))
 			__sync_fetch_and_add(&untraced_children, 1);
+		traced_changed();
 	}
 	if (val != CT_KTRACE_TREE)
 		return 0;
@@ -528,8 +558,8 @@ int BPF_PROG(ct_free, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->pid == p->tgid && p->group_leader == p)
-		bpf_map_delete_elem(&traced, &tgid);
+	if (p->pid == p->tgid && p->group_leader == p && bpf_map_delete_elem(&traced, &tgid) == 0)
+		traced_changed();
 	return 0;
 }
 

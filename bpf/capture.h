@@ -72,6 +72,28 @@ struct ct_krec_hdr {
 #define CT_KDROP_SYS_EXIT (CT_KDROP_SYS_ENTRY + CT_KNR_MAX)
 #define CT_KDROP_KEYS (CT_KDROP_SYS_EXIT + CT_KNR_MAX)
 
+/* The filter's per-CPU cache of its last answer (see current_traced()). */
+struct filter_cache {
+	__u64 pid_tgid;
+	__u64 gen; /* traced_gen when the answer was taken */
+	__u64 traced;
+	__u64 pad[5]; /* one cache line per CPU */
+};
+
+/*
+ * What every syscall event reads, packed together in the program's bss so that it costs one
+ * TLB entry: syscall entry runs right after the switch to the kernel page tables (PTI), when
+ * every distinct page touched is a page walk. The reader sets wakeup_bytes and sys_kind
+ * before attaching and bumps traced_gen after changing the traced map.
+ */
+struct ct_khot {
+	__u64 traced_gen;
+	__u64 wakeup_bytes; /* wake the reader when this much is pending */
+	__u8 sys_kind[CT_KNR_MAX];
+	__u64 pad[6]; /* the caches start on a cache line */
+	struct filter_cache fcache[CT_KMAX_CPUS];
+};
+
 /* Fixed-size records (payload = fields after the header). */
 struct ct_krec_sys_enter {
 	CT_KREC_HEADER

@@ -142,6 +142,9 @@ static int set_traced(struct bpf_backend *b, pid_t tgid, uint8_t val)
 	if (bpf_map__update_elem(b->skel->maps.traced, &key, sizeof(key), &val, sizeof(val),
 				 BPF_ANY))
 		return -errno;
+	/* Invalidates the program's per-CPU filter caches (after the update: the program reads
+	 * the generation before it looks the map up). */
+	__atomic_fetch_add(&b->skel->bss->hot.traced_gen, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -174,6 +177,7 @@ static int bpf_spawn_end(struct ct_kbackend *base, pid_t child, char *err, size_
 
 	if (b->spawner_set) {
 		bpf_map__delete_elem(b->skel->maps.traced, &self, sizeof(self), 0);
+		__atomic_fetch_add(&b->skel->bss->hot.traced_gen, 1, __ATOMIC_RELEASE);
 		b->spawner_set = 0;
 	}
 	/* The fork program added the child; if the map was full it could not. */
@@ -369,8 +373,8 @@ int ct__kbackend_bpf_open(struct ct_kbackend **out, const struct ct_kbackend_opt
 		snprintf(err, errlen, "cannot open the BPF programs: %s", strerror(-e));
 		goto fail;
 	}
-	ct_sys_kind_table((uint8_t *)b->skel->rodata->sys_kind);
-	b->skel->rodata->wakeup_bytes = ring / 4;
+	ct_sys_kind_table(b->skel->bss->hot.sys_kind);
+	b->skel->bss->hot.wakeup_bytes = ring / 4;
 	e = bpf_map__set_max_entries(b->skel->maps.events, (uint32_t)ring);
 	if (e) {
 		snprintf(err, errlen, "cannot size the BPF ring buffer to %zu bytes: %s", ring,

@@ -251,6 +251,19 @@ static void update_info(struct ct_recorder *r)
 	ct_jsonw_kuint(&w, "untraced_children", r->kst.untraced_children);
 	ct_jsonw_kuint(&w, "ring_bytes", r->o.ring_bytes);
 	ct_jsonw_kuint(&w, "reorder_window_ns", r->window_ns);
+	{
+		uint64_t inv = 0, held = 0;
+
+		for (unsigned c = 0; c < r->ncpus; c++) {
+			if (r->cpus[c]) {
+				inv += ct_reorder_inversions(r->cpus[c]->ro);
+				held += ct_reorder_held(r->cpus[c]->ro);
+			}
+		}
+		/* How far from sorted the kernel delivered each CPU's records. */
+		ct_jsonw_kuint(&w, "reorder_inversions", inv);
+		ct_jsonw_kuint(&w, "reorder_held", held);
+	}
 	if (r->kst.lost_by_type) {
 		ct_jsonw_key(&w, "lost_by_type");
 		ct_jsonw_obj_begin(&w);
@@ -594,13 +607,16 @@ int ct_recorder_finish(struct ct_recorder *r, const char *status)
 	r->finished = 1;
 	check_child(r);
 	ct_kbackend_stop(r->kb);
-	for (int i = 0; more && i < 1000; i++) {
+	/* Stopped: what is left is finite. Release windows as batches come, like step(). */
+	for (int i = 0; more && i < 10000; i++) {
+		uint64_t before = ct_mono_ns();
 		int n = ct_kbackend_drain(r->kb, DRAIN_BUDGET, &more);
 
 		if (n < 0) {
 			note_error(r, n);
 			break;
 		}
+		flush_windows(r, before, !more);
 	}
 	ct_kbackend_stats(r->kb, ct_mono_ns(), &r->kst);
 	for (unsigned c = 0; c < r->ncpus; c++) {

@@ -11,7 +11,6 @@
 #include "reorder.h"
 
 #define BLOCK_BYTES (256u << 10)
-#define MAX_POOL 4
 
 struct block {
 	struct block *next; /* in the pool */
@@ -72,12 +71,13 @@ static struct block *block_get(struct ct_reorder *r)
 	return b;
 }
 
+/*
+ * Free blocks are kept, not returned to malloc: a block of this size is an mmap, and giving
+ * it back means page faults on the next one. The pool is bounded by the peak the window
+ * reached (its time span times the event rate).
+ */
 static void block_put(struct ct_reorder *r, struct block *b)
 {
-	if (r->pooled >= MAX_POOL) {
-		free(b);
-		return;
-	}
 	b->next = r->pool;
 	r->pool = b;
 	r->pooled++;

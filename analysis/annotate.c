@@ -334,7 +334,9 @@ static void collect_threads(struct ct_partial *p, const struct span *s, uint64_t
 	for (uint32_t i = 0; i < s->threads.n; i++) {
 		const struct spthread *st = &s->threads.v[i];
 		uint64_t lo = st->first > from ? st->first : from;
-		uint64_t hi = st->last < to ? st->last : to;
+		/* Not st->last: a nested re-entry may exit while an outer scope of the same span
+		 * is still current; the scope chains say where it is current. */
+		uint64_t hi = to;
 
 		if (add_cursor(cs, th_find(p, st->tid), lo, hi))
 			p->oom++;

@@ -35,6 +35,7 @@ struct fdinfo *fd_new(struct ct_partial *p, uint8_t type, const char *name, size
 	f->type = type;
 	f->refs = 1;
 	f->fd = -1;
+	f->born = p->last_ts;
 	f->next = p->fdinfos.next;
 	f->prev = &p->fdinfos;
 	p->fdinfos.next->prev = f;
@@ -144,10 +145,8 @@ struct fdinfo *fdt_lookup(struct ct_partial *p, struct proc *pr, int32_t fd)
 			f->flags = FD_UNKNOWN;
 	} else {
 		f = fd_new(p, CT_FD_UNKNOWN, NULL, 0);
-		if (f) {
+		if (f)
 			f->flags = FD_PENDING;
-			f->born = p->last_ts;
-		}
 	}
 	if (!f)
 		return NULL;

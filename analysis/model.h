@@ -142,7 +142,7 @@ struct fdinfo {
 	char *name; /* owned; NULL for pending */
 	int32_t pid, fd, tid; /* what a pending one stands for */
 	int64_t ret; /* FROM_PREFIX: the exit's return value */
-	uint64_t born; /* pending: when first used (ns) */
+	uint64_t born; /* when made (pending: first used), ns */
 	uint32_t refs;
 	uint8_t type; /* enum ct_fd_type */
 	uint8_t flags;

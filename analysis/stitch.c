@@ -198,9 +198,15 @@ static void apply_effect_to_records(struct ct_partial *l, struct ct_partial *r,
 	for (struct fdinfo *f = r->fdinfos.next; f != &r->fdinfos; f = f->next) {
 		struct fdinfo *now;
 
-		if (!(f->flags & FD_PENDING) || f->fwd || f->fd != fx->fd ||
-		    left_table_pid(r, f->pid) != fx->pid || f->born <= fx->after)
+		/* ... unless it already resolved to something defined after the effect. */
+		if (!(f->flags & FD_PENDING) || f->fd != fx->fd ||
+		    left_table_pid(r, f->pid) != fx->pid || f->born <= fx->after ||
+		    (f->fwd && fd_resolve(f)->born > fx->after))
 			continue;
+		if (f->fwd) {
+			fd_unref(l, f->fwd);
+			f->fwd = NULL;
+		}
 		now = fx->now ? fd_ref(fx->now) : NULL;
 		if (!now) {
 			char nm[32];
@@ -222,8 +228,11 @@ static void apply_effect_to_records(struct ct_partial *l, struct ct_partial *r,
 
 			/* Only uses of what the left had (still unresolved): a use after the
 			 * right redefined or closed the fd has its own, resolved info. */
+			/* Uses of what the left had (unresolved), or of what the right defined
+			 * before the effect (the right could not know of it). */
 			if (s->fdnum != fx->fd || s->entry_ts <= fx->after || !s->fd ||
-			    !(fd_resolve(s->fd)->flags & FD_PENDING))
+			    (!(fd_resolve(s->fd)->flags & FD_PENDING) &&
+			     fd_resolve(s->fd)->born > fx->after))
 				continue;
 			fd_unref(l, s->fd);
 			if (fx->now) {
@@ -310,8 +319,16 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 		}
 		for (size_t it = 0; ct_hmap_next(&rp->fds, &it, &k, &v);) {
 			struct fdinfo *f = (struct fdinfo *)(uintptr_t)v;
+			int later_effect = 0;
 
+			/* An effect of a straddling syscall later than the right's own definition
+			 * of this fd wins. */
+			for (uint32_t j = 0; j < fx->n && f; j++)
+				later_effect |= fx->v[j].pid == rp->pid && fx->v[j].fd == (int32_t)(k - 1) &&
+						fx->v[j].after >= f->born;
 			/* A pending entry was a mere use of what the left had: no news. */
+			if (later_effect)
+				continue;
 			if (!f)
 				fdt_close(l, lp, (int32_t)(k - 1));
 			else if (!(f->flags & FD_PENDING))

@@ -198,9 +198,9 @@ uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned ca
 {
 	const struct screc *r = th_sc(t, iv->sc);
 	/* Only what is known when the interval starts: a wait learns its waker at its end. */
-	uint8_t fl = iv->state == TS_RUNNABLE ? iv->flags & (IV_PREEMPTED | IV_WOKEN | IV_NEW) :
-			iv->state == TS_BLOCKED ? iv->flags & IV_DSTATE :
-						  iv->flags & IV_GAP;
+	uint8_t fl = iv->state == TS_RUNNABLE  ? iv->flags & (IV_PREEMPTED | IV_WOKEN | IV_NEW)
+		     : iv->state == TS_BLOCKED ? iv->flags & IV_DSTATE
+					       : iv->flags & IV_GAP;
 	uint64_t k = (uint64_t)cat << 56 ^ (uint64_t)iv->state << 48 ^ (uint64_t)fl << 40;
 
 	/* What makes the cause text: the syscall and its object, or the preemptor. Equal texts
@@ -480,7 +480,8 @@ void an_wakers(struct ct_partial *p, struct span *s)
 				;
 			if (j == n_tl) {
 				if (n_tl == cap) {
-					struct tally *n = realloc(tl, (cap = cap ? cap * 2 : 8) * sizeof(*n));
+					struct tally *n =
+						realloc(tl, (cap = cap ? cap * 2 : 8) * sizeof(*n));
 
 					if (!n) {
 						p->oom++;
@@ -500,7 +501,8 @@ void an_wakers(struct ct_partial *p, struct span *s)
 			continue;
 		for (uint32_t j = 0; j < n_tl; j++)
 			if (tl[j].key == ca->key &&
-			    (tl[j].ns > ca->by_ns || (tl[j].ns == ca->by_ns && tl[j].by < ca->by))) {
+			    (tl[j].ns > ca->by_ns ||
+			     (tl[j].ns == ca->by_ns && tl[j].by < ca->by))) {
 				ca->by = tl[j].by;
 				ca->by_ns = tl[j].ns;
 			}
@@ -633,7 +635,8 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
 			    end > lo) {
 				if (iv->other > 0) {
-					snprintf(text, sizeof(text), "woken by \x01%d\x02", iv->other);
+					snprintf(text, sizeof(text), "woken by \x01%d\x02",
+						 iv->other);
 				} else {
 					snprintf(text, sizeof(text), "woken by %s",
 						 iv->other < 0 ? "an interrupt"

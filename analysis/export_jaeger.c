@@ -142,7 +142,8 @@ static void w_span(struct ct_jsonw *w, const struct ct_partial *p, const struct 
 		snprintf(key, sizeof(key), "crosstrace.cause.%u", i + 1);
 		snprintf(buf, sizeof(buf), "%u%% %s: %s",
 			 d ? (unsigned)(f->causes.v[i].ns * 100 / d) : 0,
-			 ct_cat_name(f->causes.v[i].cat), lbl(p, f->causes.v[i].text, lb, sizeof(lb)));
+			 ct_cat_name(f->causes.v[i].cat),
+			 lbl(p, f->causes.v[i].text, lb, sizeof(lb)));
 		tag_str(w, key, buf);
 	}
 	if (f->incomplete)

@@ -324,7 +324,8 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 			/* An effect of a straddling syscall later than the right's own definition
 			 * of this fd wins. */
 			for (uint32_t j = 0; j < fx->n && f; j++)
-				later_effect |= fx->v[j].pid == rp->pid && fx->v[j].fd == (int32_t)(k - 1) &&
+				later_effect |= fx->v[j].pid == rp->pid &&
+						fx->v[j].fd == (int32_t)(k - 1) &&
 						fx->v[j].after >= f->born;
 			/* A pending entry was a mere use of what the left had: no news. */
 			if (later_effect)
@@ -863,7 +864,8 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 				if (ps && (ps->flags & SP_STARTED) &&
 				    (!(ps->flags & SP_ENDED) || ps->end_ev > s->start_ev))
 					s->flags &= (uint16_t)~SP_ROOT_PENDING;
-				else if ((ps && (ps->flags & SP_ENDED) && ps->end_ev <= s->start_ev) ||
+				else if ((ps && (ps->flags & SP_ENDED) &&
+					  ps->end_ev <= s->start_ev) ||
 					 l->at_start)
 					s->flags =
 						(uint16_t)((s->flags & ~SP_ROOT_PENDING) | SP_ROOT);

@@ -6,3 +6,5 @@ ct_unit_test(test_analysis_tracedir SOURCES unit/test_analysis_tracedir.c LIBS c
              TIMEOUT 300)
 ct_unit_test(test_analysis_export SOURCES unit/test_analysis_export.c LIBS ct_analysis_io
              TIMEOUT 120)
+ct_unit_test(test_analysis_random SOURCES unit/test_analysis_random.c LIBS ct_analysis_io
+             TIMEOUT 300)

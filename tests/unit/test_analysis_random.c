@@ -89,9 +89,8 @@ static int pick_runnable(struct sim *s)
 static void switch_to(struct sim *s, int cpu, int prev_state, int next)
 {
 	int prev = s->cur[cpu];
-	struct ct_event *e =
-		push(s, CT_EV_SCHED_SWITCH, prev >= 0 ? s->t[prev].pid : 0,
-		     prev >= 0 ? s->t[prev].tid : 0, cpu);
+	struct ct_event *e = push(s, CT_EV_SCHED_SWITCH, prev >= 0 ? s->t[prev].pid : 0,
+				  prev >= 0 ? s->t[prev].tid : 0, cpu);
 
 	e->u.sched_switch.prev_state = (uint32_t)prev_state;
 	e->u.sched_switch.next_tid = next >= 0 ? s->t[next].tid : 0;
@@ -117,9 +116,9 @@ static void client(struct sim *s, int i)
 
 	if (what == 0 && s->n_open < 60) {
 		/* A span: child of the current one, or of any open span (a server span). */
-		uint64_t parent = t->depth ? t->stack[t->depth - 1] :
-				  s->n_open && rn(2) ? s->open[rn((unsigned)s->n_open)] :
-						       0;
+		uint64_t parent = t->depth	       ? t->stack[t->depth - 1]
+				  : s->n_open && rn(2) ? s->open[rn((unsigned)s->n_open)]
+						       : 0;
 
 		e = push(s, CT_EV_SPAN_START, t->pid, t->tid, -1);
 		e->u.span_start.trace_lo = 1 + (parent ? parent % 5 : s->next_span % 5);
@@ -163,6 +162,11 @@ static void client(struct sim *s, int i)
 	}
 }
 
+static unsigned fd_of(int thread, unsigned k)
+{
+	return 10 + (unsigned)thread * 4 + k;
+}
+
 static void step(struct sim *s)
 {
 	int cpu = (int)rn(NCPU), i = s->cur[cpu];
@@ -199,12 +203,16 @@ static void step(struct sim *s)
 		if (!t->in_sc) {
 			uint32_t nr = nrs[rn(10)];
 
-			e = push(s, nr == 257 ? CT_EV_SYSCALL_ENTRY_PATH :
-				    nr == 42  ? CT_EV_SYSCALL_ENTRY_ADDR :
-						CT_EV_SYSCALL_ENTRY,
+			e = push(s,
+				 nr == 257  ? CT_EV_SYSCALL_ENTRY_PATH
+				 : nr == 42 ? CT_EV_SYSCALL_ENTRY_ADDR
+					    : CT_EV_SYSCALL_ENTRY,
 				 t->pid, t->tid, cpu);
 			e->u.syscall_entry.nr = nr;
-			e->u.syscall_entry.args[0] = nr == 202 ? 0x1000 + rn(3) * 8 : 3 + rn(4);
+			/* Each thread works on its own fds (threads racing on one fd number across
+			 * a chunk boundary are a documented limit of fd naming). */
+			e->u.syscall_entry.args[0] =
+				nr == 202 ? 0x1000 + rn(3) * 8 : fd_of(i, rn(3));
 			if (nr == 257) {
 				e->u.syscall_entry_path.path = rn(2) ? "/data/a.db" : "/data/b.log";
 				e->u.syscall_entry_path.path_len = 10;
@@ -219,7 +227,9 @@ static void step(struct sim *s)
 		} else {
 			e = push(s, CT_EV_SYSCALL_EXIT, t->pid, t->tid, cpu);
 			e->u.syscall_exit.nr = t->nr;
-			e->u.syscall_exit.ret = t->nr == 257 ? (int64_t)(3 + rn(4)) : rn(3) ? 0 : -11;
+			e->u.syscall_exit.ret = t->nr == 257 ? (int64_t)fd_of(i, rn(3))
+						: rn(3)	     ? 0
+							     : -11;
 			t->in_sc = 0;
 		}
 		break;
@@ -294,10 +304,12 @@ static void dump_events(const struct sim *s, const uint64_t *cuts, size_t n_cuts
 			fprintf(f, "span_start trace_lo=%llu span_id=%llu parent_id=%llu name=%s\n",
 				(unsigned long long)e->u.span_start.trace_lo,
 				(unsigned long long)e->u.span_start.span_id,
-				(unsigned long long)e->u.span_start.parent_id, e->u.span_start.name);
+				(unsigned long long)e->u.span_start.parent_id,
+				e->u.span_start.name);
 			break;
 		case CT_EV_SPAN_END:
-			fprintf(f, "span_end span_id=%llu\n", (unsigned long long)e->u.span_end.span_id);
+			fprintf(f, "span_end span_id=%llu\n",
+				(unsigned long long)e->u.span_end.span_id);
 			break;
 		case CT_EV_SCOPE_ENTER:
 			fprintf(f, "scope_enter span_id=%llu trace_lo=1\n",
@@ -311,27 +323,30 @@ static void dump_events(const struct sim *s, const uint64_t *cuts, size_t n_cuts
 		case CT_EV_SYSCALL_ENTRY_PATH:
 		case CT_EV_SYSCALL_ENTRY_ADDR:
 			fprintf(f, "%s nr=%u args=%llu @cpu=%u%s\n",
-				e->type == CT_EV_SYSCALL_ENTRY ? "syscall_entry" :
-				e->type == CT_EV_SYSCALL_ENTRY_PATH ? "syscall_entry_path" :
-								      "syscall_entry_addr",
-				e->u.syscall_entry.nr, (unsigned long long)e->u.syscall_entry.args[0],
-				e->cpu,
-				e->type == CT_EV_SYSCALL_ENTRY_PATH ? " path=/data/a.db" :
-				e->type == CT_EV_SYSCALL_ENTRY_ADDR ? " addr=inet:127.0.0.1:8080" :
-								      "");
+				e->type == CT_EV_SYSCALL_ENTRY	      ? "syscall_entry"
+				: e->type == CT_EV_SYSCALL_ENTRY_PATH ? "syscall_entry_path"
+								      : "syscall_entry_addr",
+				e->u.syscall_entry.nr,
+				(unsigned long long)e->u.syscall_entry.args[0], e->cpu,
+				e->type == CT_EV_SYSCALL_ENTRY_PATH   ? " path=/data/a.db"
+				: e->type == CT_EV_SYSCALL_ENTRY_ADDR ? " addr=inet:127.0.0.1:8080"
+								      : "");
 			break;
 		case CT_EV_SYSCALL_EXIT:
 			fprintf(f, "syscall_exit nr=%u ret=%lld @cpu=%u\n", e->u.syscall_exit.nr,
 				(long long)e->u.syscall_exit.ret, e->cpu);
 			break;
 		case CT_EV_SCHED_SWITCH:
-			fprintf(f, "sched_switch prev_state=%u next_tid=%d next_pid=%d next_comm=%s @cpu=%u\n",
+			fprintf(f,
+				"sched_switch prev_state=%u next_tid=%d next_pid=%d next_comm=%s "
+				"@cpu=%u\n",
 				e->u.sched_switch.prev_state, e->u.sched_switch.next_tid,
 				e->u.sched_switch.next_pid, e->u.sched_switch.next_comm, e->cpu);
 			break;
 		case CT_EV_SCHED_WAKING:
-			fprintf(f, "sched_waking tid=%d pid=%d comm=x%s @cpu=%u\n", e->u.sched_waking.tid,
-				e->u.sched_waking.pid, e->u.sched_waking.flags ? " irq=1" : "", e->cpu);
+			fprintf(f, "sched_waking tid=%d pid=%d comm=x%s @cpu=%u\n",
+				e->u.sched_waking.tid, e->u.sched_waking.pid,
+				e->u.sched_waking.flags ? " irq=1" : "", e->cpu);
 			break;
 		default:
 			fprintf(f, "unknown\n");
@@ -357,8 +372,11 @@ static char *json_of(struct ct_partial *p)
 
 static char *run(const struct ct_event *ev, size_t n, const uint64_t *cuts, size_t n_cuts, int g)
 {
-	struct ct_an_config cfg = {.keep_spans = 1, .keep_history = 1, .detail_all = 1,
-				   .top_requests = 1000, .settle_every = 7,
+	struct ct_an_config cfg = {.keep_spans = 1,
+				   .keep_history = 1,
+				   .detail_all = 1,
+				   .top_requests = 1000,
+				   .settle_every = 7,
 				   .loss_grace_ns = 20000000};
 	struct ct_partial *p;
 	char *out;
@@ -383,7 +401,8 @@ static void invariants(const char *json, const char *what)
 		const char *k;
 		long long sum = 0;
 
-		json_object_foreach(json_object_get(s, "breakdown"), k, v) sum += json_integer_value(v);
+		json_object_foreach(json_object_get(s, "breakdown"), k, v) sum +=
+			json_integer_value(v);
 		if (sum != json_integer_value(json_object_get(s, "duration_ns")))
 			T_FAIL("%s: a breakdown does not sum to its span's duration", what);
 	}
@@ -394,7 +413,8 @@ static void invariants(const char *json, const char *what)
 		long long sum = 0;
 
 		json_array_foreach(json_object_get(json_object_get(s, "critical_path"), "segments"),
-				   j, seg) sum += json_integer_value(json_object_get(seg, "duration_ns"));
+				   j, seg) sum +=
+			json_integer_value(json_object_get(seg, "duration_ns"));
 		if (json_is_object(json_object_get(s, "critical_path")) &&
 		    sum != json_integer_value(json_object_get(s, "duration_ns")))
 			T_FAIL("%s: a critical path does not sum to its request's latency", what);
@@ -423,7 +443,8 @@ TEST(random_consistent_workloads_stitch_exactly)
 
 			for (unsigned k = 0; k < want; k++) {
 				size_t i = 1 + rn((unsigned)(s.n - 1));
-				uint64_t c = s.ev[i - 1].ts + 1 + rnd() % (s.ev[i].ts - s.ev[i - 1].ts);
+				uint64_t c =
+					s.ev[i - 1].ts + 1 + rnd() % (s.ev[i].ts - s.ev[i - 1].ts);
 				int dup = 0;
 
 				for (size_t j = 0; j < n_cuts; j++)
@@ -442,7 +463,8 @@ TEST(random_consistent_workloads_stitch_exactly)
 				char *got = run(s.ev, s.n, cuts, n_cuts, g);
 
 				if (!got || strcmp(got, whole)) {
-					T_FAIL("workload %d (%zu events): %zu cuts, grouping %d: result "
+					T_FAIL("workload %d (%zu events): %zu cuts, grouping %d: "
+					       "result "
 					       "differs from the whole trace's",
 					       w, s.n, n_cuts, g);
 					if (getenv("CT_VERBOSE") && got) {

@@ -8,3 +8,5 @@ ct_unit_test(test_analysis_export SOURCES unit/test_analysis_export.c LIBS ct_an
              TIMEOUT 120)
 ct_unit_test(test_analysis_random SOURCES unit/test_analysis_random.c LIBS ct_analysis_io
              TIMEOUT 300)
+ct_unit_test(test_analysis_cli SOURCES unit/test_analysis_cli.c LIBS ct_analysis_io TIMEOUT 120)
+add_dependencies(test_analysis_cli crosstrace_cli)

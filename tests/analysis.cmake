@@ -2,8 +2,9 @@
 # bad input. See docs/internals/analysis.md.
 ct_unit_test(test_analysis_golden SOURCES unit/test_analysis_golden.c LIBS ct_analysis_io
              TIMEOUT 300)
+# tsan: the driver maps chunks on worker threads.
 ct_unit_test(test_analysis_tracedir SOURCES unit/test_analysis_tracedir.c LIBS ct_analysis_io
-             TIMEOUT 300)
+             LABELS tsan TIMEOUT 300)
 ct_unit_test(test_analysis_export SOURCES unit/test_analysis_export.c LIBS ct_analysis_io
              TIMEOUT 120)
 ct_unit_test(test_analysis_random SOURCES unit/test_analysis_random.c LIBS ct_analysis_io

@@ -58,6 +58,17 @@ size_t ct_wire_put_lost(uint8_t *buf, int32_t tid, uint64_t ts, uint64_t records
 	return CT_WIRE_LOST_SIZE;
 }
 
+size_t ct_wire_put_thread_ctx(uint8_t *buf, const struct ct_wire_thread_ctx *tc)
+{
+	uint8_t *p = put_frame_header(buf, CT_WIRE_THREAD_CTX_SIZE, CT_WIRE_THREAD_CTX);
+
+	p = ct_put_u64(p, (uint64_t)tc->tls_offset);
+	p = ct_put_u64(p, tc->ts);
+	p = ct_put_u32(p, tc->version);
+	ct_put_u32(p, tc->size);
+	return CT_WIRE_THREAD_CTX_SIZE;
+}
+
 /* ---- receiver ---- */
 
 #define MAX_TID_CACHE 64
@@ -88,6 +99,9 @@ struct ct_wire_conn {
 	uint8_t *proc; /* tid 0 records (wire layout), re-stored per chunk */
 	size_t proc_len;
 	unsigned proc_chunks; /* td's chunk count when proc was last stored */
+
+	struct ct_wire_thread_ctx tctx; /* from the THREAD_CTX frame, when has_tctx */
+	int has_tctx;
 
 	struct ct_wire_conn_stats st;
 };
@@ -137,6 +151,14 @@ const char *ct_wire_conn_error(const struct ct_wire_conn *c)
 int32_t ct_wire_conn_pid(const struct ct_wire_conn *c)
 {
 	return c->pid;
+}
+
+int ct_wire_conn_thread_ctx(const struct ct_wire_conn *c, struct ct_wire_thread_ctx *out)
+{
+	if (!c->has_tctx)
+		return -ENOENT;
+	*out = c->tctx;
+	return 0;
 }
 
 void ct_wire_conn_stats(const struct ct_wire_conn *c, struct ct_wire_conn_stats *st)
@@ -389,6 +411,35 @@ static int on_lost(struct ct_wire_conn *c, const uint8_t *b, size_t n)
 	return 0;
 }
 
+/* Stores where the client's threads publish their context, as a tid 0 event kept per chunk. */
+static int on_thread_ctx(struct ct_wire_conn *c, const uint8_t *b, size_t n)
+{
+	struct tid_stream *ts;
+	uint8_t rec[CT_WIRE_RECORD_HEADER + 16], *p;
+	int err;
+
+	if (n < 24)
+		return fail(c, CT_EFORMAT, "THREAD_CTX body is %zu bytes, expected at least 24", n);
+	c->tctx.tls_offset = (int64_t)rd64(b);
+	c->tctx.ts = rd64(b + 8);
+	c->tctx.version = rd32(b + 16);
+	c->tctx.size = rd32(b + 20);
+	c->has_tctx = 1;
+	err = stream_for(c, 0, &ts);
+	if (err)
+		return fail(c, err, "cannot create stream for tid 0: %s", ct_strerror(err));
+	p = ct_put_u16(rec, CT_EV_THREAD_CTX_INFO);
+	p = ct_put_u16(p, 16);
+	p = ct_put_u32(p, 0);
+	p = ct_put_u64(p, c->tctx.ts < ts->last_ts ? ts->last_ts : c->tctx.ts);
+	p = ct_put_u32(p, c->tctx.version);
+	p = ct_put_u32(p, c->tctx.size);
+	ct_put_u64(p, (uint64_t)c->tctx.tls_offset);
+	keep_proc(c, rec, sizeof(rec));
+	append(c, ts, CT_EV_THREAD_CTX_INFO, rd64(rec + 8), rec + CT_WIRE_RECORD_HEADER, 16);
+	return 0;
+}
+
 static int on_frame(struct ct_wire_conn *c)
 {
 	const uint8_t *b = c->frame + 4;
@@ -414,6 +465,9 @@ static int on_frame(struct ct_wire_conn *c)
 		break;
 	case CT_WIRE_LOST:
 		err = on_lost(c, b, n);
+		break;
+	case CT_WIRE_THREAD_CTX:
+		err = on_thread_ctx(c, b, n);
 		break;
 	default:
 		c->st.skipped_frames++;

@@ -27,6 +27,16 @@
  *                Records of that thread lost outside its ring (a frame cut by a broken
  *                connection, drops the thread never got to report before it exited). The
  *                receiver stores it as a CLIENT_LOST event and counts it like one.
+ *   THREAD_CTX (4): s64 tls offset | u64 timestamp | u32 layout version | u32 record size
+ *                Where every thread of the process publishes its current span (the thread
+ *                context record, lib/threadctx.h, docs/internals/threadctx.md): `size` bytes
+ *                of layout `version` at the thread pointer (x86_64: fs base) + offset, the
+ *                same offset in every thread. Sent once per connection, after the process
+ *                records. The receiver keeps it for the kernel side (ct_wire_conn_thread_ctx)
+ *                and stores a THREAD_CTX_INFO event (tid 0, at timestamp, again in each new
+ *                chunk). Added after the first release of the protocol: receivers that
+ *                predate it skip it as an unknown type, and later versions may append
+ *                fields (a receiver reads the first 24 bytes of the body and ignores more).
  *
  * A record is the same 16-byte header + payload layout the client uses in its per-thread
  * rings (where records are padded to 8 bytes; the padding is not sent), so the client's
@@ -50,11 +60,13 @@
 #define CT_WIRE_HELLO_SIZE (CT_WIRE_FRAME_HEADER + 16)
 #define CT_WIRE_RECORDS_HEADER (CT_WIRE_FRAME_HEADER + 8) /* before the first record */
 #define CT_WIRE_LOST_SIZE (CT_WIRE_FRAME_HEADER + 28)
+#define CT_WIRE_THREAD_CTX_SIZE (CT_WIRE_FRAME_HEADER + 24)
 
 enum ct_wire_type {
 	CT_WIRE_HELLO = 1,
 	CT_WIRE_RECORDS = 2,
 	CT_WIRE_LOST = 3,
+	CT_WIRE_THREAD_CTX = 4,
 };
 
 /* ---- sending: frame encoders (no allocation, thread-safe, buf sized by the caller) ---- */
@@ -70,6 +82,17 @@ size_t ct_wire_put_records_header(uint8_t *buf, int32_t tid, uint32_t count, siz
 
 /* Writes a LOST frame into buf[CT_WIRE_LOST_SIZE]. Returns its size. */
 size_t ct_wire_put_lost(uint8_t *buf, int32_t tid, uint64_t ts, uint64_t records, uint64_t bytes);
+
+/* Where a client's threads publish their current span (the THREAD_CTX frame's body). */
+struct ct_wire_thread_ctx {
+	int64_t tls_offset; /* record address - thread pointer */
+	uint64_t ts; /* ns, CLOCK_MONOTONIC, when the client sent it */
+	uint32_t version; /* record layout version */
+	uint32_t size; /* record size in bytes */
+};
+
+/* Writes a THREAD_CTX frame into buf[CT_WIRE_THREAD_CTX_SIZE]. Returns its size. */
+size_t ct_wire_put_thread_ctx(uint8_t *buf, const struct ct_wire_thread_ctx *tc);
 
 /* ---- receiving: a pure byte-stream parser appending to a trace directory ---- */
 
@@ -120,6 +143,13 @@ const char *ct_wire_conn_error(const struct ct_wire_conn *c);
 
 /* The client's pid from its HELLO, 0 before it. */
 int32_t ct_wire_conn_pid(const struct ct_wire_conn *c);
+
+/*
+ * Where the client's threads publish their current span, from its THREAD_CTX frame: fills
+ * *out and returns 0, or returns -ENOENT when the client sent none (yet, or at all: clients
+ * that do not publish it, or predate it).
+ */
+int ct_wire_conn_thread_ctx(const struct ct_wire_conn *c, struct ct_wire_thread_ctx *out);
 
 void ct_wire_conn_stats(const struct ct_wire_conn *c, struct ct_wire_conn_stats *st);
 

@@ -22,6 +22,7 @@ struct ct__ring {
 	_Alignas(64) _Atomic uint64_t head;
 	uint64_t tail_cache; /* producer-private: last tail seen */
 	size_t pending; /* producer-private: bytes of the open reservation, padding included */
+	size_t skip; /* producer-private: of which skipped at the end of the buffer */
 	/* Consumer side: bytes ever consumed. Written only by the consumer. */
 	_Alignas(64) _Atomic uint64_t tail;
 	_Alignas(64) size_t size; /* power of two */
@@ -59,6 +60,7 @@ static inline uint8_t *ct__ring_reserve(struct ct__ring *r, size_t len)
 			return NULL;
 	}
 	r->pending = total;
+	r->skip = total - need;
 	if (total != need) {
 		/* Id 0 tells the consumer to skip to the start of the buffer. */
 		memset(r->data + off, 0, 2);
@@ -77,6 +79,19 @@ static inline void ct__ring_commit(struct ct__ring *r)
 	 * written above become visible no later than the new head.
 	 */
 	atomic_store_explicit(&r->head, head + r->pending, memory_order_release);
+}
+
+/*
+ * Producer: publishes only the first len bytes (records back to back, each 8-aligned) of the
+ * open reservation, for writers that reserve an upper bound before they know the exact size.
+ * The rest of the reservation is not used and is free again.
+ */
+static inline void ct__ring_commit_len(struct ct__ring *r, size_t len)
+{
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	/* Synchronizes with the acquire load of head in ct__ring_consume, as ct__ring_commit. */
+	atomic_store_explicit(&r->head, head + r->skip + len, memory_order_release);
 }
 
 /*

@@ -2,7 +2,8 @@
 /*
  * The trace-directory sink: the drain thread writes every thread's records to its own CTF
  * stream "ust_<pid>_<tid>" of a trace directory (format/tracedir.h), and the process's own
- * records (PROCESS_INFO, resource attributes) to "ust_<pid>_0" at the start of every chunk.
+ * records (PROCESS_INFO, resource attributes, THREAD_CTX_INFO) to "ust_<pid>_0" at the start
+ * of every chunk.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,6 +43,21 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+/* Where the process's threads publish their current span (same offset in every thread). */
+static void write_thread_ctx(struct dir_sink *s, uint64_t ts)
+{
+	uint8_t payload[16], *p;
+	int64_t off;
+
+	if (ct__tctx_offset(&off))
+		return;
+	p = ct_put_u32(payload, CT_THREAD_CTX_VERSION);
+	p = ct_put_u32(p, CT_THREAD_CTX_SIZE);
+	ct_put_u64(p, (uint64_t)off);
+	ct_tdstream_append(s->proc, CT_EV_THREAD_CTX_INFO, ts, ct__g.pid, 0, payload,
+			   sizeof(payload));
+}
+
 static void write_proc(struct dir_sink *s, uint64_t ts)
 {
 	struct ct_tracedir_stats st;
@@ -56,6 +72,7 @@ static void write_proc(struct dir_sink *s, uint64_t ts)
 		ct_tdstream_append(s->proc, rd16(r), ts, ct__g.pid, 0, r + 16, size);
 		off += 16 + (size_t)size;
 	}
+	write_thread_ctx(s, ts);
 	ct_tracedir_stats(s->td, &st);
 	s->chunks_seen = st.chunks;
 }

@@ -4,7 +4,8 @@
  * (format/wire.h) in a bounded send buffer and writes it to a recorder/agent without ever
  * blocking an application thread. While the peer is slow or away the buffer fills, then the
  * rings fill and their threads count drops; the connection is retried every few hundred ms.
- * A frame cut by a broken connection is reported in a LOST frame after reconnecting.
+ * A frame cut by a broken connection is reported in a LOST frame after reconnecting. Every
+ * connection starts with HELLO, the process records and THREAD_CTX.
  */
 #include <errno.h>
 #include <poll.h>
@@ -171,6 +172,13 @@ static int try_connect(struct unix_sink *s, uint64_t now)
 		off += 16 + (size_t)size;
 	}
 	s->pre_len += CT_WIRE_RECORDS_HEADER + ct__g.proc_len;
+	{
+		struct ct_wire_thread_ctx tc = {
+			.ts = now, .version = CT_THREAD_CTX_VERSION, .size = CT_THREAD_CTX_SIZE};
+
+		if (ct__tctx_offset(&tc.tls_offset) == 0)
+			s->pre_len += ct_wire_put_thread_ctx(s->pre + s->pre_len, &tc);
+	}
 	s->pre_sent = 0;
 	return 0;
 }
@@ -432,7 +440,8 @@ int ct__sink_unix_open(struct ct__sink **out, const char *path, char *errbuf, si
 	memcpy(s->addr.sun_path, path, strlen(path) + 1);
 	s->cap = cap;
 	s->buf = malloc(cap);
-	s->pre = malloc(CT_WIRE_HELLO_SIZE + CT_WIRE_RECORDS_HEADER + ct__g.proc_len);
+	s->pre = malloc(CT_WIRE_HELLO_SIZE + CT_WIRE_RECORDS_HEADER + ct__g.proc_len +
+			CT_WIRE_THREAD_CTX_SIZE);
 	if (!s->buf || !s->pre) {
 		free_sink(s);
 		return -ENOMEM;

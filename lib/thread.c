@@ -58,6 +58,8 @@ static void on_thread_exit(void *arg)
 	struct ct__thread *t = arg;
 
 	ct__self = NULL;
+	/* Whatever scopes the thread left open, its last moments are in no span. */
+	ct__tctx_clear();
 	pthread_mutex_lock(&ct__g.lock);
 	if (ct__g.drain_running && t->ring && t->ring_gen == ct__gen()) {
 		/*
@@ -93,6 +95,7 @@ struct ct__thread *ct__thread_init(void)
 	ct__g.threads_created++;
 	pthread_mutex_unlock(&ct__g.lock);
 	pthread_setspecific(exit_key, t);
+	ct__tctx_attach();
 	ct__self = t;
 	return t;
 }

@@ -22,6 +22,26 @@ struct ct__tracer ct__g = {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+void ct__sample_fast_init(enum ct_sampler_kind kind, uint8_t table[3])
+{
+	/* Root, local parent, remote parent: mirrors ct_sampler_should_sample (sampler.c). */
+	static const uint8_t t[][3] = {
+		[CT_SAMPLER_ALWAYS_ON] = {CT__SM_YES, CT__SM_YES, CT__SM_YES},
+		[CT_SAMPLER_ALWAYS_OFF] = {CT__SM_NO, CT__SM_NO, CT__SM_NO},
+		[CT_SAMPLER_TRACEID_RATIO] = {CT__SM_ASK, CT__SM_ASK, CT__SM_ASK},
+		[CT_SAMPLER_PARENTBASED_ALWAYS_ON] = {CT__SM_YES, CT__SM_FOLLOW, CT__SM_FOLLOW},
+		[CT_SAMPLER_PARENTBASED_ALWAYS_OFF] = {CT__SM_NO, CT__SM_FOLLOW, CT__SM_FOLLOW},
+		[CT_SAMPLER_PARENTBASED_TRACEID_RATIO] = {CT__SM_ASK, CT__SM_FOLLOW, CT__SM_FOLLOW},
+		[CT_SAMPLER_RATE_LIMITED] = {CT__SM_ASK, CT__SM_FOLLOW, CT__SM_ASK},
+		[CT_SAMPLER_PARENTBASED_RATE_LIMITED] = {CT__SM_ASK, CT__SM_FOLLOW, CT__SM_FOLLOW},
+	};
+
+	if ((unsigned)kind < sizeof(t) / sizeof(t[0]))
+		memcpy(table, t[kind], 3);
+	else
+		memset(table, CT__SM_ASK, 3);
+}
+
 static void at_exit(void)
 {
 	ct_shutdown();
@@ -57,15 +77,21 @@ static void reset_thread(struct ct__thread *t)
 	atomic_store(&t->spans_unsampled, 0);
 	atomic_store(&t->scope_overflow, 0);
 	/* The scopes stay current (the child runs inside them) but their enters were
-	 * recorded by the parent: their exits are not the child's to record. */
-	for (unsigned i = 0; i < t->depth && i < CT_MAX_SCOPE_DEPTH; i++)
+	 * recorded by the parent: their exits are not the child's to record, and the child's
+	 * kernel activity is not the parent's span's, so nothing is published. */
+	for (unsigned i = 0; i < t->depth && i < CT_MAX_SCOPE_DEPTH; i++) {
 		t->scopes[i].gen = 0;
+		t->scopes[i].inherited = 1;
+	}
 }
 
 static void fork_child(void)
 {
 	struct ct__thread *self = ct__self, *t, *next;
 	pthread_condattr_t ca;
+
+	/* The child starts outside any span, whether or not the library knew this thread. */
+	ct__tctx_clear();
 
 	/* Only the forking thread exists here; the drain thread may have held these. */
 	pthread_mutex_init(&ct__g.flush_lock, NULL);
@@ -199,6 +225,7 @@ int ct_init(const struct ct_config *cfg)
 		goto fail;
 	ct__g.sampler_clock = cfg->sampler == CT_SAMPLER_RATE_LIMITED ||
 			      cfg->sampler == CT_SAMPLER_PARENTBASED_RATE_LIMITED;
+	ct__sample_fast_init(cfg->sampler, ct__g.sample_fast);
 	ct__g.ring_bytes = cfg->ring_bytes ? cfg->ring_bytes : (1u << 20);
 	if (ct__g.ring_bytes < CT__RING_MIN)
 		ct__g.ring_bytes = CT__RING_MIN;

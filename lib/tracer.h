@@ -15,6 +15,8 @@
 #include "crosstrace/crosstrace.h"
 #include "format/event.h"
 #include "ring.h"
+#include "threadctx.h"
+#include "util/clock.h"
 
 #define CT__LIKELY(x) __builtin_expect(!!(x), 1)
 #define CT__UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -23,6 +25,7 @@ struct ct__sink;
 
 struct ct__scope {
 	struct ct_span_context ctx;
+	uint8_t inherited; /* entered before a fork, by the parent: not published in the child */
 	uint64_t gen; /* tracer generation that recorded the enter; 0: not recorded */
 };
 
@@ -58,6 +61,20 @@ struct ct__thread {
 	struct ct__thread *next; /* registry, under ct__g.lock */
 };
 
+/*
+ * What the sampler decides without being called, from the parent alone: for a root (index 0),
+ * a local parent (1) and a remote parent (2), CT__SM_YES / CT__SM_NO, CT__SM_FOLLOW (the
+ * parent's sampled flag) or CT__SM_ASK (ct_sampler_should_sample decides: it needs the trace
+ * id or the clock). ct_init derives the table from the sampler kind; it always agrees with
+ * ct_sampler_should_sample.
+ */
+enum ct__sample_fast {
+	CT__SM_NO = 0,
+	CT__SM_YES = 1,
+	CT__SM_FOLLOW = 2,
+	CT__SM_ASK = 3,
+};
+
 enum ct__state {
 	CT__OFF = 0, /* before ct_init, after ct_shutdown */
 	CT__RUNNING = 1, /* recording (or not, when output is NULL) */
@@ -70,6 +87,7 @@ struct ct__tracer {
 	_Atomic uint64_t gen; /* bumped by ct_init and in fork children; never 0 once used */
 	struct ct_sampler sampler;
 	int sampler_clock; /* the sampler wants now_ns (rate limiters) */
+	uint8_t sample_fast[3]; /* enum ct__sample_fast for a root, local, remote parent */
 
 	/* Configuration (copies owned by the tracer). */
 	char *output, *service, *resource;
@@ -103,6 +121,35 @@ struct ct__tracer {
 };
 
 extern struct ct__tracer ct__g;
+
+/* Fills ct__g.sample_fast's table for a sampler kind. */
+void ct__sample_fast_init(enum ct_sampler_kind kind, uint8_t table[3]);
+
+/* span->state: bits 0-1 the state, 2-3 the status code, 4-6 lazy ids, 16-31 links added. */
+#define CT__SP_NONE 0u
+#define CT__SP_RECORDING 1u /* sampled, started, not ended */
+#define CT__SP_INERT 2u /* unsampled, or from before ct_init: nothing to record */
+#define CT__SP_ENDED 3u
+#define CT__SP_LAZY_SPAN (1u << 4) /* span id not generated yet */
+#define CT__SP_LAZY_TRACE (1u << 5) /* trace id not generated yet */
+#define CT__SP_CLAIM (1u << 6) /* a thread is generating the lazy ids */
+#define CT__SP_LAZY (CT__SP_LAZY_SPAN | CT__SP_LAZY_TRACE)
+
+/*
+ * An unsampled span's ids are generated when something first looks at them (its context is
+ * asked for, or it becomes current): OpenTelemetry asks SDKs to act *as if* every span got
+ * its ids at start, and ids nobody sees cannot tell the difference. Generates them now when
+ * they are still pending; any thread may call it, concurrently too (one generates, the others
+ * wait for it).
+ */
+void ct__span_materialize(const struct ct_span *span);
+
+static inline void ct__span_ids(const struct ct_span *span)
+{
+	/* Synchronizes with the release store in ct__span_materialize: the ids are written. */
+	if (CT__UNLIKELY(__atomic_load_n(&span->state, __ATOMIC_ACQUIRE) & CT__SP_LAZY))
+		ct__span_materialize(span);
+}
 
 /* The calling thread's state, NULL until its first call into the library. */
 extern __thread struct ct__thread *ct__self __attribute__((tls_model("initial-exec")));

@@ -417,7 +417,7 @@ TEST(unsampled)
 	cfg.sampler = CT_SAMPLER_ALWAYS_OFF;
 	CHECK_INT(ct_init(&cfg), 0);
 	CHECK_INT(ct_span_start(&s, "dropped", NULL), CT_ENOTSAMPLED);
-	CHECK(ct_span_context_is_valid(&s.ctx));
+	CHECK(ct_span_context_is_valid(ct_span_context_of(&s)));
 	CHECK_INT(s.ctx.trace_flags, 0);
 	ct_scope_enter(&s);
 	CHECK_INT(ct_span_start(&c, "child", NULL), CT_ENOTSAMPLED);

@@ -371,6 +371,18 @@ static size_t parse_tap(const struct ct_buf *tap, struct wire_rec *out, size_t m
 				q += 16 + w->len;
 			}
 		}
+		if (type == CT_WIRE_THREAD_CTX && n < max) {
+			/* Stored as THREAD_CTX_INFO: u32 version, u32 size, s64 offset. */
+			static uint8_t payloads[8][16];
+			static unsigned k;
+			uint8_t *q = payloads[k++ % 8];
+			struct wire_rec *w = &out[n++];
+
+			memcpy(q, p + 24, 8);
+			memcpy(q + 8, p + 8, 8);
+			*w = (struct wire_rec){pid, 0, CT_EV_THREAD_CTX_INFO, 0, 16, q};
+			memcpy(&w->ts, p + 16, 8);
+		}
 		p += 4 + len;
 	}
 	return n;

@@ -132,6 +132,9 @@ static void file_io(int idx)
 	memset(buf, 'a' + idx, sizeof(buf));
 	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
 		say("error write\n");
+	/* Reaches the disk: block request issue and completion (unless /tmp is in memory). */
+	if (idx == 1)
+		fsync(fd);
 	fstat(fd, &st);
 	lseek(fd, 0, SEEK_SET);
 	if (read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
@@ -232,6 +235,8 @@ static int mix(void)
 	    listen(ls, 16) || getsockname(ls, (struct sockaddr *)&listen_addr, &alen))
 		return 1;
 	say("main %d\n", (int)getpid());
+	say("listen %u\n", ntohs(listen_addr.sin_port));
+	say("tmpdir %s\n", tmpdir);
 	pthread_barrier_init(&start_line, NULL, THREADS);
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i + 1));

@@ -8,7 +8,8 @@
  *   that syscall's entry and exit timestamps, 50 times per thread;
  * - filter: a process outside the traced tree, making syscalls all along, is absent (it may
  *   only appear as the other side of a switch or wake-up of a traced thread), while the
- *   forked child and both its threads are present.
+ *   forked child and both its threads are present;
+ * - arguments: file names and socket addresses read from user memory, block requests.
  * usage: test_capture_sched CROSSTRACE WORKLOAD
  */
 #include "test.h"
@@ -28,6 +29,8 @@ struct probe {
 
 struct rep {
 	int main_pid, child_pid;
+	unsigned listen_port;
+	char tmpdir[256];
 	struct ctxt c[8];
 	int nc;
 	struct probe *p;
@@ -48,7 +51,9 @@ static void read_rep(const char *path, struct rep *r)
 		unsigned long long b, a;
 
 		if (sscanf(line, "main %d", &r->main_pid) == 1 ||
-		    sscanf(line, "child %d", &r->child_pid) == 1)
+		    sscanf(line, "child %d", &r->child_pid) == 1 ||
+		    sscanf(line, "listen %u", &r->listen_port) == 1 ||
+		    sscanf(line, "tmpdir %255s", r->tmpdir) == 1)
 			continue;
 		if (sscanf(line, "ctxt %d %ld %ld %d", &c.tid, &c.vol, &c.nonvol, &c.fd) == 4 &&
 		    r->nc < 8)
@@ -210,6 +215,118 @@ static void check_filter(const struct trace *t, const struct rep *r, int outside
 	       what, outsider, outsider_events, r->child_pid, child_sys, nct);
 }
 
+/*
+ * What the BPF backend reads from user memory and the block layer: the file names of the
+ * workload's opens, the sockaddr of its connects (127.0.0.1 and the listener's port), and a
+ * block request issued by the fsync of a worker, completed with the same sector.
+ */
+static void check_arguments(const struct trace *t, const struct rep *r, int bpf, int on_disk)
+{
+	int paths = 0, connects = 0, issues = 0, completed = 0;
+
+	for (size_t k = 0; k < t->n; k++) {
+		const struct tev *e = &t->ev[k];
+
+		if (e->pid != r->main_pid)
+			continue;
+		if (e->type == CT_EV_SYSCALL_ENTRY_PATH && e->nr == 257 &&
+		    !strncmp(e->str, r->tmpdir, strlen(r->tmpdir)) && strstr(e->str, "/file"))
+			paths++;
+		if (e->type == CT_EV_SYSCALL_ENTRY_ADDR && e->nr == 42)
+			connects++;
+		if (e->type == CT_EV_BLOCK_RQ_ISSUE)
+			issues++;
+	}
+	for (size_t k = 0; k < t->n; k++) {
+		if (t->ev[k].type == CT_EV_BLOCK_RQ_COMPLETE)
+			completed++;
+	}
+	printf("%s: %d opens with their file name, %d connects with their address, %d block "
+	       "requests issued, %d completed\n",
+	       bpf ? "bpf" : "perf", paths, connects, issues, completed);
+	if (bpf) {
+		CHECK_INT(paths, 3);
+		CHECK(connects >= 3); /* the workers', and libcrosstrace's to the recorder */
+	} else {
+		/* perf cannot read user memory: plain entries only. */
+		CHECK_INT(paths, 0);
+		CHECK_INT(connects, 0);
+	}
+	if (bpf) {
+		/* The workers' nanosleeps end in the timer interrupt: those wake-ups must be
+		 * marked as interrupt context, with no task named as the waker. */
+		int irq_wakes = 0, named = 0;
+
+		for (size_t k = 0; k < t->n; k++) {
+			const struct tev *e = &t->ev[k];
+
+			if (e->type != CT_EV_SCHED_WAKING || e->b != r->main_pid)
+				continue;
+			if (e->u & CT_WAKE_FLAG_IRQ) {
+				irq_wakes++;
+				named += e->pid != 0 || e->tid != 0;
+			}
+		}
+		printf("bpf: %d wake-ups from interrupt context\n", irq_wakes);
+		CHECK(irq_wakes >= 3);
+		CHECK_INT(named, 0);
+	}
+	if (on_disk) {
+		CHECK(issues >= 1);
+		if (bpf)
+			CHECK(completed >= 1);
+	}
+}
+
+static void check_connect_address(const char *trace_dir, const struct rep *r)
+{
+	struct ct_trace *tr;
+	char err[256];
+	int found = 0;
+
+	/* The raw sockaddr bytes are not kept by load_trace: read them here. */
+	if (ct_trace_open(&tr, trace_dir, NULL, NULL, err, sizeof(err)))
+		return;
+	for (unsigned i = 0; i < ct_trace_chunk_count(tr); i++) {
+		struct ct_chunk_reader *cr;
+		struct ct_event e;
+
+		if (ct_chunk_reader_open(&cr, ct_trace_chunk(tr, i)->dir, NULL, NULL, err,
+					 sizeof(err)))
+			continue;
+		while (ct_chunk_reader_next(cr, &e) == 1) {
+			const uint8_t *a = e.u.syscall_entry_addr.addr;
+
+			if (e.type != CT_EV_SYSCALL_ENTRY_ADDR || e.pid != r->main_pid ||
+			    e.u.syscall_entry_addr.nr != 42)
+				continue;
+			/* struct sockaddr_in: family (host order), port (network), address. */
+			if (e.u.syscall_entry_addr.addr_len >= 8 && a[0] == 2 && a[1] == 0 &&
+			    ((unsigned)a[2] << 8 | a[3]) == r->listen_port && a[4] == 127 &&
+			    a[5] == 0 && a[6] == 0 && a[7] == 1)
+				found++;
+		}
+		ct_chunk_reader_close(cr);
+	}
+	ct_trace_close(tr);
+	CHECK_INT(found, 3);
+}
+
+static int tmp_on_disk(void)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char dev[256], mnt[256], fs[64];
+	int disk = 1;
+
+	while (f && fscanf(f, "%255s %255s %63s %*[^\n]", dev, mnt, fs) == 3) {
+		if (!strcmp(mnt, "/tmp"))
+			disk = strcmp(fs, "tmpfs") != 0;
+	}
+	if (f)
+		fclose(f);
+	return disk;
+}
+
 static void one(const char *backend)
 {
 	char dir[256], trace_dir[300], report[300], rerr[300];
@@ -253,6 +370,9 @@ static void one(const char *backend)
 	check_sched(&t, &r, backend);
 	check_clock(&t, &r, backend);
 	check_filter(&t, &r, outsider, backend);
+	check_arguments(&t, &r, !strcmp(backend, "bpf"), tmp_on_disk());
+	if (!strcmp(backend, "bpf"))
+		check_connect_address(trace_dir, &r);
 	free_trace(&t);
 	free(r.p);
 	if (!t_failed_checks)

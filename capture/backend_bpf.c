@@ -48,6 +48,7 @@ struct bpf_backend {
 	struct ring_buffer *rb;
 	int ncpus;
 	int spawner_set;
+	size_t ring;
 	unsigned budget, taken;
 	uint64_t records, malformed;
 	uint64_t reported_cpu[CT_KMAX_CPUS];
@@ -261,6 +262,7 @@ static void bpf_stats(struct ct_kbackend *base, uint64_t ts, struct ct_kbackend_
 		b->lost_types[CT_EV_SYSCALL_EXIT - 64] += b->lost_exit[i];
 	}
 	memset(st, 0, sizeof(*st));
+	st->ring_bytes = b->ring;
 	st->records = b->records;
 	st->lost = lost + rec + b->malformed;
 	st->malformed = b->malformed;
@@ -362,6 +364,7 @@ int ct__kbackend_bpf_open(struct ct_kbackend **out, const struct ct_kbackend_opt
 		return -ENOMEM;
 	b->base.ops = &bpf_ops;
 	b->base.sink = *sink;
+	b->ring = ring;
 	b->ncpus = libbpf_num_possible_cpus();
 	print_verbose = o->verbose;
 	libbpf_set_print(libbpf_print);

@@ -719,6 +719,7 @@ static void perf_stats(struct ct_kbackend *base, uint64_t ts, struct ct_kbackend
 
 	(void)ts; /* PERF_RECORD_LOST records are reported as they are read */
 	memset(st, 0, sizeof(*st));
+	st->ring_bytes = b->ring_bytes;
 	st->records = b->records;
 	st->lost = b->lost + b->malformed;
 	st->malformed = b->malformed;

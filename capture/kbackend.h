@@ -35,6 +35,7 @@ struct ct_kbackend_opts {
 
 /* What a backend counted itself (all cumulative). */
 struct ct_kbackend_stats {
+	uint64_t ring_bytes; /* kernel buffer in use: the BPF ring, or each CPU's perf buffer */
 	uint64_t records; /* records delivered to the sink */
 	uint64_t lost; /* records the kernel could not store, all CPUs */
 	uint64_t malformed; /* records that could not be decoded (skipped, counted as lost) */

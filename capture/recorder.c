@@ -249,7 +249,7 @@ static void update_info(struct ct_recorder *r)
 	ct_jsonw_kuint(&w, "lost_reorder_memory", r->reorder_nomem);
 	ct_jsonw_kuint(&w, "malformed", r->kst.malformed);
 	ct_jsonw_kuint(&w, "untraced_children", r->kst.untraced_children);
-	ct_jsonw_kuint(&w, "ring_bytes", r->o.ring_bytes);
+	ct_jsonw_kuint(&w, "ring_bytes", r->kst.ring_bytes);
 	ct_jsonw_kuint(&w, "reorder_window_ns", r->window_ns);
 	{
 		uint64_t inv = 0, held = 0;
@@ -649,7 +649,9 @@ void ct_recorder_summary(const struct ct_recorder *r, FILE *f)
 				(unsigned long long)r->by_type[ty]);
 	}
 	if (r->cl)
-		fprintf(f, "client records: %llu (%u connections, %llu lost by clients)\n",
+		fprintf(f,
+			"spans: %llu client records received (%u connections, %llu records lost by "
+			"clients)\n",
 			(unsigned long long)r->cst.records, r->cst.connections,
 			(unsigned long long)r->cst.lost_records);
 	fprintf(f,

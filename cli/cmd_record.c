@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/launch.h"
 #include "capture/recorder.h"
 #include "cli/command.h"
+#include "crosstrace/crosstrace.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -235,6 +237,21 @@ static int cmd_record(int argc, char **argv)
 	ro.out_dir = out;
 	ro.command = attach ? NULL : argv + optind;
 
+	/* Errors that need no kernel and should leave no trace directory behind. */
+	if (!attach) {
+		char path[4096];
+
+		e = ct_launch_resolve(argv[optind], path, sizeof(path), err, sizeof(err));
+		if (e) {
+			fprintf(stderr, "crosstrace record: %s\n", err);
+			return 127;
+		}
+	} else if (kill(attach, 0) && errno == ESRCH) {
+		fprintf(stderr, "crosstrace record: no process with pid %d (check it with ps)\n",
+			(int)attach);
+		return 1;
+	}
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -265,7 +282,7 @@ static int cmd_record(int argc, char **argv)
 	if (e)
 		fprintf(stderr,
 			"crosstrace record: writing %s failed: %s (what was written is kept)\n",
-			out, strerror(-e));
+			out, ct_strerror(e));
 	if (stop_signal && child > 0 && ct_recorder_child_status(r) < 0)
 		kill(child, stop_signal);
 	e = ct_recorder_finish(r, stop_signal || e ? "interrupted" : "complete") || e;
@@ -274,11 +291,15 @@ static int cmd_record(int argc, char **argv)
 
 	status = ct_recorder_child_status(r);
 	if (child > 0 && status < 0) {
-		/* Interrupted: give the command a moment to act on the forwarded signal. */
-		for (int i = 0; i < 200 && waitpid(child, &status, WNOHANG) == 0; i++)
-			usleep(10000);
-		if (waitpid(child, &status, WNOHANG) <= 0 && status < 0)
-			status = -1;
+		/* Interrupted: give the command a moment (2 s) to act on the forwarded signal. */
+		for (int i = 0; i < 200 && status < 0; i++) {
+			int st;
+
+			if (waitpid(child, &st, WNOHANG) == child)
+				status = st;
+			else
+				usleep(10000);
+		}
 	}
 	ct_recorder_free(r);
 	if (status >= 0)

@@ -62,6 +62,9 @@ TEST(command_not_found)
 	CHECK_INT(exit_code(st), 127);
 	CHECK(err && strstr(err, "command not found: no-such-command-ct42 (searched PATH="));
 	free(err);
+	/* Nothing was recorded, so nothing is left behind. */
+	snprintf(cmd, sizeof(cmd), "test ! -e %s/nf", tmp);
+	CHECK_INT(exit_code(sh(cmd, NULL, NULL)), 0);
 	snprintf(cmd, sizeof(cmd), "%s record -o %s/nf2 -- /no/such/file", ct_bin, tmp);
 	st = sh(cmd, NULL, &err);
 	CHECK_INT(exit_code(st), 127);
@@ -85,6 +88,18 @@ TEST(output_not_writable)
 	      strstr(err, "Read-only file system") && strstr(err, "-o DIR"));
 	if (t_failed_checks)
 		fprintf(stderr, "stderr: %s\n", err ? err : "");
+	free(err);
+}
+
+TEST(no_such_pid)
+{
+	char cmd[1024], *err = NULL;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s record -o %s/nopid -p 2147483000", ct_bin, tmp);
+	st = sh(cmd, NULL, &err);
+	CHECK_INT(exit_code(st), 1);
+	CHECK(err && strstr(err, "no process with pid 2147483000"));
 	free(err);
 }
 
@@ -390,6 +405,7 @@ int main(int argc, char **argv)
 	make_tmp(tmp, sizeof(tmp), "cli");
 	RUN(command_not_found);
 	RUN(output_not_writable);
+	RUN(no_such_pid);
 	RUN(not_root);
 	RUN(only_perfmon_falls_back_to_perf);
 	RUN(btf_missing);

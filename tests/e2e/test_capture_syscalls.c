@@ -472,7 +472,7 @@ static void oracle(const char *backend)
 		       "per worker (seen by strace: %d, by crosstrace: %d)\n",
 		       backend, 50, seen_st, seen_ours);
 	}
-	if (find_count(summary, "client records: ") > 0)
+	if (find_count(summary, "spans: ") > 0)
 		check_spans(&t, &rep, backend);
 	else
 		T_FAIL("%s: no client records (spans) received: %s", backend, summary);

@@ -103,6 +103,27 @@ TEST(no_such_pid)
 	free(err);
 }
 
+TEST(no_statedump)
+{
+	char cmd[1024], dir[300], *err = NULL;
+	struct trace t;
+	int dumps = 0, syscalls = 0;
+
+	snprintf(dir, sizeof(dir), "%s/nosd", tmp);
+	snprintf(cmd, sizeof(cmd), "%s record --no-statedump -o %s -- true", ct_bin, dir);
+	CHECK_INT(exit_code(sh(cmd, NULL, &err)), 0);
+	CHECK(load_trace(dir, &t) == 0);
+	for (size_t i = 0; i < t.n; i++) {
+		dumps += t.ev[i].type >= CT_EV_STATEDUMP_PROCESS &&
+			 t.ev[i].type <= CT_EV_STATEDUMP_FD;
+		syscalls += is_sys_entry(t.ev[i].type);
+	}
+	CHECK_INT(dumps, 0);
+	CHECK(syscalls > 0);
+	free_trace(&t);
+	free(err);
+}
+
 TEST(not_root)
 {
 	char cmd[1024], *err = NULL;
@@ -406,6 +427,7 @@ int main(int argc, char **argv)
 	RUN(command_not_found);
 	RUN(output_not_writable);
 	RUN(no_such_pid);
+	RUN(no_statedump);
 	RUN(not_root);
 	RUN(only_perfmon_falls_back_to_perf);
 	RUN(btf_missing);

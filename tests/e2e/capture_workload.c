@@ -8,7 +8,9 @@
  *   capture_workload mix REPORT      3 named threads + a forked child with 2 threads
  *   capture_workload storm N         N getpgid(0) calls in a tight loop (a syscall that no
  *                                    runtime makes on its own, so the count is exact)
- *   capture_workload sleep SECONDS   a write to /dev/null every 100 ms for SECONDS
+ *   capture_workload sleep SECONDS [READY]
+ *                                    a write to /dev/null every 100 ms for SECONDS; creates
+ *                                    the file READY after the third write
  *   capture_workload hold REPORT     opens files, sockets and a pipe, then waits on stdin
  *   capture_workload spin            getpid() until killed (a process outside the trace)
  */
@@ -277,14 +279,20 @@ static int storm(long n)
 	return 0;
 }
 
-static int sleeper(double seconds)
+static int sleeper(double seconds, const char *ready)
 {
 	uint64_t end = mono() + (uint64_t)(seconds * 1e9);
-	int fd = open("/dev/null", O_WRONLY);
+	int fd = open("/dev/null", O_WRONLY), n = 0;
 
 	while (mono() < end) {
 		if (write(fd, "x", 1) != 1)
 			return 1;
+		if (++n == 3 && ready) {
+			int r = open(ready, O_WRONLY | O_CREAT, 0644);
+
+			if (r >= 0)
+				close(r);
+		}
 		nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
 	}
 	close(fd);
@@ -352,7 +360,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "storm") && argc > 2)
 		return storm(atol(argv[2]));
 	if (!strcmp(argv[1], "sleep") && argc > 2)
-		return sleeper(atof(argv[2]));
+		return sleeper(atof(argv[2]), argc > 3 ? argv[3] : NULL);
 	if (!strcmp(argv[1], "spin")) {
 		for (;;)
 			syscall(SYS_getpid);

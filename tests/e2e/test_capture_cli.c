@@ -232,9 +232,9 @@ TEST(tracefs_mounted_when_missing)
 
 TEST(sigint_keeps_everything)
 {
-	char dir[300], rerr[300], bt[600];
-	char *argv[] = {(char *)ct_bin, "record", "-o", dir, "--",
-			(char *)wl_bin, "sleep",  "30", NULL};
+	char dir[300], rerr[300], bt[600], ready[300];
+	char *argv[] = {(char *)ct_bin, "record", "-o", dir,   "--",
+			(char *)wl_bin, "sleep",  "30", ready, NULL};
 	struct trace t;
 	json_t *m;
 	pid_t rec;
@@ -243,6 +243,7 @@ TEST(sigint_keeps_everything)
 
 	snprintf(dir, sizeof(dir), "%s/sigint", tmp);
 	snprintf(rerr, sizeof(rerr), "%s/sigint.err", tmp);
+	snprintf(ready, sizeof(ready), "%s/sigint.ready", tmp);
 	rec = fork();
 	if (rec == 0) {
 		int fd = open(rerr, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -251,8 +252,14 @@ TEST(sigint_keeps_everything)
 		execv(ct_bin, argv);
 		_exit(127);
 	}
-	/* Let it record a little (the workload writes every 100 ms), then interrupt. */
-	usleep(700 * 1000);
+	/* Once the workload has made three writes (recorded), interrupt. */
+	for (int i = 0; i < 3000; i++) {
+		struct stat sb;
+
+		if (stat(ready, &sb) == 0)
+			break;
+		usleep(10000);
+	}
 	kill(rec, SIGINT);
 	waitpid(rec, &st, 0);
 	err = slurp_file(rerr);

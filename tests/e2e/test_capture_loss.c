@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * No silent loss: a storm of N getpgid() calls recorded through a deliberately tiny kernel
- * buffer must overflow it, and then, per syscall, recorded + dropped = N for entries and
+ * buffer (one page) must overflow it, and then, per syscall, recorded + dropped = N for entries and
  * for exits; the KERNEL_LOST events in the trace, the manifest and the summary printed by
  * `record` must all give the same drop count. The perf backend (whose loss records are not
  * per type) must agree across trace, manifest and summary.
@@ -33,7 +33,7 @@ static void storm(const char *backend)
 			"--backend",
 			(char *)backend,
 			"--ring-size",
-			"8K",
+			"4K",
 			"-o",
 			trace_dir,
 			"--",

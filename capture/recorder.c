@@ -517,8 +517,12 @@ int ct_recorder_attach(struct ct_recorder *r, pid_t pid, char *err, size_t errle
 		statedump(r, done[i], 0);
 	free(pids);
 	free(done);
-	if (!e)
+	if (!e) {
 		r->attached = pid;
+		/* Say so in the manifest now: from here on the tree is traced. */
+		update_info(r);
+		note_error(r, ct_tracedir_tick(r->td, ct_mono_ns()));
+	}
 	return e;
 }
 

@@ -347,17 +347,20 @@ TEST(attach_pid_with_statedump)
 		execv(ct_bin, rec_argv);
 		_exit(127);
 	}
-	/* Once the recording runs, let the holder finish: record must stop by itself. */
-	for (int i = 0; i < 500; i++) {
-		char p[400];
-		struct stat sb;
+	/* Once the manifest says the holder is attached, let it finish: record must then stop
+	 * by itself. */
+	for (int i = 0; i < 1000; i++) {
+		char p[400], *m;
+		int attached;
 
 		snprintf(p, sizeof(p), "%s/trace.json", dir);
-		if (stat(p, &sb) == 0)
+		m = slurp_file(p);
+		attached = m && strstr(m, "\"attached_pid\"");
+		free(m);
+		if (attached)
 			break;
 		usleep(10000);
 	}
-	usleep(300 * 1000);
 	if (write(in[1], "x", 1) != 1)
 		T_FAIL("cannot write to the holder");
 	close(in[1]);

@@ -640,34 +640,56 @@ static int attach_thread(struct perf_backend *b, pid_t tid, char *err, size_t er
 	return 0;
 }
 
+/* Whether tid already has its events (tid -> tgid cache entry with this tgid). */
+static int attached_to(const struct perf_backend *b, pid_t tid, pid_t tgid)
+{
+	if (!b->tgcap)
+		return 0;
+	for (size_t i = tg_slot(b, tid); b->tg[i].tid; i = (i + 1) & (b->tgcap - 1)) {
+		if (b->tg[i].tid == tid)
+			return b->tg[i].tgid == tgid;
+	}
+	return 0;
+}
+
 static int perf_add_process(struct ct_kbackend *base, pid_t tgid, char *err, size_t errlen)
 {
 	struct perf_backend *b = (struct perf_backend *)base;
 	char path[64];
-	struct dirent *de;
-	int e = 0, n = 0;
-	DIR *d;
+	int e = 0, n = 0, added = 1;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)tgid);
-	d = opendir(path);
-	if (!d) {
-		snprintf(err, errlen, "no process %d: %s", (int)tgid, strerror(errno));
-		return -ESRCH;
-	}
-	while (!e && (de = readdir(d))) {
-		pid_t tid = (pid_t)atoi(de->d_name);
+	/*
+	 * A thread created while we attach to the others inherits nothing (its creator may not
+	 * have its events yet): list the threads again until a pass finds no new one.
+	 */
+	for (int pass = 0; !e && added && pass < 8; pass++) {
+		struct dirent *de;
+		DIR *d = opendir(path);
 
-		if (tid <= 0)
-			continue;
-		e = attach_thread(b, tid, err, errlen);
-		if (e == -ESRCH)
-			e = 0;
-		else if (!e) {
-			tg_put(b, tid, tgid);
-			n++;
+		if (!d) {
+			if (n)
+				break;
+			snprintf(err, errlen, "no process %d: %s", (int)tgid, strerror(errno));
+			return -ESRCH;
 		}
+		added = 0;
+		while (!e && (de = readdir(d))) {
+			pid_t tid = (pid_t)atoi(de->d_name);
+
+			if (tid <= 0 || attached_to(b, tid, tgid))
+				continue;
+			e = attach_thread(b, tid, err, errlen);
+			if (e == -ESRCH) {
+				e = 0;
+			} else if (!e) {
+				tg_put(b, tid, tgid);
+				n++;
+				added++;
+			}
+		}
+		closedir(d);
 	}
-	closedir(d);
 	if (!e && !n) {
 		snprintf(err, errlen, "process %d has no thread left to trace", (int)tgid);
 		return -ESRCH;

@@ -258,6 +258,8 @@ static int cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* A closed stderr must not kill us before cleanup (the command gets SIG_DFL back). */
+	signal(SIGPIPE, SIG_IGN);
 
 	e = ct_recorder_new(&r, &ro, err, sizeof(err));
 	if (e) {

@@ -124,6 +124,22 @@ TEST(no_statedump)
 	free(err);
 }
 
+TEST(closed_stderr)
+{
+	char cmd[2048], *out = NULL;
+
+	/* The reader of record's stderr goes away before the summary: record must still clean
+	 * up (its client socket directory lives in TMPDIR) and exit with the command's status. */
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/pt && { TMPDIR=%s/pt %s record -o %s/pipe -- true; echo $? > "
+		 "%s/pt.status; } 2>&1 | true; cat %s/pt.status; ls -A %s/pt | "
+		 "wc -l",
+		 tmp, tmp, ct_bin, tmp, tmp, tmp, tmp);
+	CHECK_INT(exit_code(sh(cmd, &out, NULL)), 0);
+	CHECK_STR(out, "0\n0\n");
+	free(out);
+}
+
 TEST(not_root)
 {
 	char cmd[1024], *err = NULL;
@@ -438,6 +454,7 @@ int main(int argc, char **argv)
 	RUN(output_not_writable);
 	RUN(no_such_pid);
 	RUN(no_statedump);
+	RUN(closed_stderr);
 	RUN(not_root);
 	RUN(only_perfmon_falls_back_to_perf);
 	RUN(btf_missing);

@@ -87,6 +87,7 @@ struct ct__thread *ct__thread_init(void)
 	if (!t)
 		return NULL;
 	pthread_once(&key_once, make_key);
+	ct__tracer_once();
 	t->tid = (int32_t)gettid();
 	ct__rng_seed(t);
 	pthread_mutex_lock(&ct__g.lock);

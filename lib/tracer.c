@@ -155,6 +155,11 @@ static void free_config(void)
 	ct__g.proc_count = 0;
 }
 
+void ct__tracer_once(void)
+{
+	pthread_once(&once, init_once);
+}
+
 int ct__sink_open(struct ct__sink **out, char *errbuf, size_t errlen)
 {
 	const char *o = ct__g.output;
@@ -209,7 +214,7 @@ int ct_init(const struct ct_config *cfg)
 	char err[512];
 	int e;
 
-	pthread_once(&once, init_once);
+	ct__tracer_once();
 	if (!cfg) {
 		e = ct_config_from_env(&env);
 		if (e)

@@ -154,6 +154,13 @@ static inline void ct__span_ids(const struct ct_span *span)
 /* The calling thread's state, NULL until its first call into the library. */
 extern __thread struct ct__thread *ct__self __attribute__((tls_model("initial-exec")));
 
+/*
+ * Registers the fork handlers and the atexit flush, once per process: from ct_init, and from
+ * a thread's first call, since scopes (published in TLS) work before ct_init too and a fork
+ * child must start with none.
+ */
+void ct__tracer_once(void);
+
 /* Slow path: allocates and registers the calling thread's state (may lock). NULL on ENOMEM. */
 struct ct__thread *ct__thread_init(void);
 

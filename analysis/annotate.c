@@ -194,7 +194,38 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 }
 #undef TXT
 
-uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat)
+int32_t an_cpu_holder(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
+		      uint64_t ts, uint64_t *since, uint64_t *until)
+{
+	int32_t occ;
+
+	*since = 0;
+	*until = NO_END;
+	if (iv->state != TS_RUNNABLE || iv->cpu == NO_CPU)
+		return 0;
+	occ = cpu_occupant(p, iv->cpu, ts, since, until);
+	/* Itself: it moved to another CPU (migrations are not recorded). */
+	return occ > 0 && occ != t->tid ? occ : 0;
+}
+
+unsigned an_classify_at(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
+			uint64_t ts, char *text, size_t size, int32_t *by)
+{
+	uint64_t since, until;
+	int32_t h = an_cpu_holder(p, t, iv, ts, &since, &until);
+
+	if (h <= 0)
+		return an_classify(p, t, iv, text, size, by);
+	/* Who ran while it waited, rather than who took the CPU at first: the preemptor
+	 * often runs for microseconds before the real competitor. Preempted or woken to a
+	 * busy CPU, the task that kept it off the CPU is the one named. */
+	*by = h;
+	if (text)
+		snprintf(text, size, "runnable: preempted by \x01%d\x02", h);
+	return CT_CAT_RUNNABLE;
+}
+
+uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat, int32_t holder)
 {
 	const struct screc *r = th_sc(t, iv->sc);
 	/* Only what is known when the interval starts: a wait learns its waker at its end. */
@@ -212,7 +243,10 @@ uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned ca
 		if (ct_syscall_is_futex(r->nr))
 			k ^= r->args[0] * 0xd6e8feb86659fd93ull;
 	}
-	if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED))
+	if (holder > 0)
+		/* The text names the holder alone, whatever the way to the wait. */
+		k = (uint64_t)cat << 56 ^ (uint64_t)(uint32_t)holder * 0xe7037ed1a0b428dbull;
+	else if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED))
 		k ^= (uint64_t)(uint32_t)iv->other * 0xa0761d6478bd642full;
 	return k ? k : 1;
 }
@@ -234,7 +268,7 @@ struct cursor {
 };
 
 static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cursor *cu,
-		      const struct ival *iv, uint64_t ns)
+		      const struct ival *iv, uint64_t at, uint64_t ns)
 {
 	struct cause *c = NULL;
 	char text[480];
@@ -252,7 +286,7 @@ static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cu
 			p->oom++;
 			return;
 		}
-		an_classify(p, cu->t, iv, text, sizeof(text), &by);
+		an_classify_at(p, cu->t, iv, at, text, sizeof(text), &by);
 		memset(c, 0, sizeof(*c));
 		c->key = cu->key;
 		c->cat = (uint8_t)cu->cat;
@@ -407,7 +441,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 				continue;
 			if (c->ci != c->i) {
 				c->cat = an_classify(p, c->t, iv, NULL, 0, &c->by);
-				c->key = an_cause_key(c->t, iv, c->cat);
+				c->key = an_cause_key(c->t, iv, c->cat, 0);
 				c->ci = c->i;
 			}
 			if (!best || rank(c->cat) < rank(best->cat) ||
@@ -421,8 +455,19 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			const struct screc *r = th_sc(best->t, iv->sc);
 			const char *phase = pi ? s->events.v[pi - 1].name : NULL;
 
+			if (best->cat == CT_CAT_RUNNABLE && iv->cpu != NO_CPU) {
+				/* Runnable time is named by who holds its CPU, instant by
+				 * instant: a step ends where that changes. */
+				uint64_t since, until;
+				int32_t h = an_cpu_holder(p, best->t, iv, t, &since, &until);
+
+				if (until > t && until < next)
+					next = until;
+				best->key = an_cause_key(best->t, iv, best->cat, h);
+				best->by = h > 0 ? h : (iv->flags & IV_PREEMPTED) ? iv->other : 0;
+			}
 			s->cat[best->cat] += next - t;
-			add_cause(p, &s->causes, best, iv, next - t);
+			add_cause(p, &s->causes, best, iv, t, next - t);
 			if (r && !(r->flags & SC_PREFIX))
 				add_sc(p, s, phase, r->nr, next - t,
 				       r->entry_ts >= t && r->entry_ts < next);
@@ -466,7 +511,8 @@ void an_wakers(struct ct_partial *p, struct span *s)
 			if (iv->start >= cs.v[k].hi)
 				break;
 			if (iv->state != TS_BLOCKED || !(iv->flags & IV_WOKEN) || iv->other <= 0 ||
-			    end > s->end || !an_innermost(iv) || an_innermost(iv)->span != s->id)
+			    end > s->end || !an_innermost(iv) || an_innermost(iv)->span != s->id ||
+			    th_waker(p, t, i) <= 0)
 				continue;
 			if (a < cs.v[k].lo)
 				a = cs.v[k].lo;
@@ -475,7 +521,7 @@ void an_wakers(struct ct_partial *p, struct span *s)
 			if (b <= a)
 				continue;
 			cat = an_classify(p, t, iv, NULL, 0, &by);
-			key = an_cause_key(t, iv, cat);
+			key = an_cause_key(t, iv, cat, 0);
 			for (j = 0; j < n_tl && !(tl[j].key == key && tl[j].by == iv->other); j++)
 				;
 			if (j == n_tl) {
@@ -634,14 +680,13 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			}
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
 			    end > lo) {
-				if (iv->other > 0) {
-					snprintf(text, sizeof(text), "woken by \x01%d\x02",
-						 iv->other);
-				} else {
+				int32_t by = th_waker(p, t, i);
+
+				if (by > 0)
+					snprintf(text, sizeof(text), "woken by \x01%d\x02", by);
+				else
 					snprintf(text, sizeof(text), "woken by %s",
-						 iv->other < 0 ? "an interrupt"
-							       : "an unknown task");
-				}
+						 by < 0 ? "an interrupt" : "an unknown task");
 				add_dkev(p, f, end, KEV_WOKEN, text, (uint64_t)t->tid,
 					 end - iv->start);
 			}

@@ -85,7 +85,10 @@ static const struct endrec *child_within(struct ct_partial *p, const struct span
 		const struct endrec *e = &p->ends.v[i];
 		uint64_t end;
 
-		if (e->end_ev > root->end_ev || e->end <= a || e->start >= b)
+		/* Only ends known whenever the walk runs: it runs once the root has been over
+		 * for the loss grace period (or at the end of the data). A server span often
+		 * ends after the caller's root: its thread was preempted by the caller. */
+		if (e->end_ev > root->end + p->cfg.loss_grace_ns || e->end <= a || e->start >= b)
 			continue;
 		if (e->end_tid == t->tid)
 			continue; /* ran on the blocked thread itself: not what it waited for */
@@ -223,8 +226,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 		iv = &t->iv.v[i];
 		end = iv_end(t, i, NO_END);
 		a = iv->start > w->lo ? iv->start : w->lo;
-		if (iv->state == TS_BLOCKED && end == w->t && (iv->flags & IV_WOKEN) &&
-		    iv->other > 0 && iv->other != t->tid) {
+		if (iv->state == TS_BLOCKED && end == w->t && th_waker(p, t, i) > 0) {
 			/* Woken by a thread: what it did until then is what this wait was for. */
 			struct walk *n;
 			int32_t waker = iv->other;
@@ -239,8 +241,19 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 			*n = (struct walk){.tid = waker, .hint = NOIDX, .lo = a, .t = t_end};
 			continue;
 		}
-		/* The words are costly: only for paths that are kept. */
-		cat = an_classify(p, t, iv, words ? text : NULL, sizeof(text), &by);
+		if (iv->state == TS_RUNNABLE && iv->cpu != NO_CPU) {
+			/* Runnable: one segment per task that held the CPU meanwhile. */
+			uint64_t since, until;
+
+			an_cpu_holder(p, t, iv, w->t - 1, &since, &until);
+			if (since > a)
+				a = since;
+			cat = an_classify_at(p, t, iv, w->t - 1, words ? text : NULL, sizeof(text),
+					     &by);
+		} else {
+			/* The words are costly: only for paths that are kept. */
+			cat = an_classify(p, t, iv, words ? text : NULL, sizeof(text), &by);
+		}
 		if (!words)
 			text[0] = 0;
 		if (iv->state == TS_BLOCKED) {

@@ -106,7 +106,7 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 			ct_jsonw_obj_end(&w);
 			/* A wake-up by a thread: an arrow from the waker to this thread. */
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && iv->other > 0 &&
-			    j + 1 < t->iv.n) {
+			    j + 1 < t->iv.n && th_waker(p, t, j) > 0) {
 				const struct thread *wk = th_find(p, iv->other);
 
 				if (!wk || !wk->iv.n)

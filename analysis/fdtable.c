@@ -51,6 +51,7 @@ void fd_unref(struct ct_partial *p, struct fdinfo *f)
 		struct fdinfo *fwd = f->fwd;
 
 		fd_unref(p, f->type_of);
+		fd_unref(p, f->via);
 		f->prev->next = f->next;
 		f->next->prev = f->prev;
 		free(f->name);
@@ -72,6 +73,34 @@ uint8_t fd_type(struct fdinfo *f)
 	return CT_FD_UNKNOWN;
 }
 
+/* "tcp 127.0.0.1:8080 (accepted)": a connection named by the socket it was accepted on. */
+static void accepted_text(struct fdinfo *listener, char *buf, size_t size)
+{
+	char t[256];
+	size_t n;
+
+	fd_text(listener, t, sizeof(t));
+	n = strlen(t);
+	if (n > 8 && !strcmp(t + n - 8, " (bound)"))
+		t[n - 8] = 0;
+	snprintf(buf, size, "%s (accepted)", t);
+}
+
+/*
+ * An accepted connection whose peer address was not asked for (accept(fd, NULL, NULL), as
+ * most servers do): named and typed by the listening socket. Returns it with one reference.
+ */
+static struct fdinfo *accepted_via(struct ct_partial *p, struct fdinfo *listener)
+{
+	struct fdinfo *f = fd_new(p, CT_FD_UNKNOWN, NULL, 0);
+
+	if (f) {
+		f->via = fd_ref(listener);
+		f->type_of = fd_ref(listener);
+	}
+	return f;
+}
+
 void fd_text(struct fdinfo *f, char *buf, size_t size)
 {
 	f = fd_resolve(f);
@@ -79,6 +108,8 @@ void fd_text(struct fdinfo *f, char *buf, size_t size)
 		snprintf(buf, size, "?");
 	else if (f->flags & (FD_PENDING | FD_FROM_PREFIX))
 		snprintf(buf, size, "fd %d", f->fd);
+	else if (f->via)
+		accepted_text(f->via, buf, size);
 	else if (f->type_of)
 		snprintf(buf, size, "%s %s", fd_type_name(fd_type(f->type_of)),
 			 f->name ? f->name : "?");
@@ -300,6 +331,13 @@ void fd_resolve_prefix(struct ct_partial *p, struct fdinfo *f, const struct scre
 		f->flags &= (uint8_t)~FD_FROM_PREFIX;
 		return;
 	}
+	if (entry && entry->fd && !entry->text &&
+	    (entry->nr == CT_NR_ACCEPT || entry->nr == CT_NR_ACCEPT4)) {
+		f->via = fd_ref(entry->fd);
+		f->type_of = fd_ref(entry->fd);
+		f->flags &= (uint8_t)~FD_FROM_PREFIX;
+		return;
+	}
 	if (entry && describe(entry->nr, entry->args, entry->text, &type, name, sizeof(name))) {
 		free(f->name);
 		f->name = ct_strndup0(name, sizeof(name));
@@ -399,6 +437,18 @@ void fd_syscall_exit(struct ct_partial *p, struct thread *t, struct screc *r)
 		fd_unref(p, f);
 		return;
 	}
+	case CT_NR_ACCEPT:
+	case CT_NR_ACCEPT4:
+		if (!r->text && r->fd && r->ret <= INT32_MAX) {
+			struct fdinfo *f = accepted_via(p, r->fd);
+
+			if (f) {
+				fdt_set(p, pr, (int32_t)r->ret, f);
+				fd_unref(p, f);
+			}
+			return;
+		}
+		/* fall through */
 	default:
 		if (describe(r->nr, r->args, r->text, &type, name, sizeof(name)))
 			define(p, pr, r->ret, type, name);

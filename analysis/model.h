@@ -48,9 +48,12 @@ struct ival {
 	struct frame *proc; /* the process-wide innermost scope (ref), or NULL */
 	uint32_t sc; /* absolute index of the thread's syscall record in progress, or NOIDX */
 	int32_t other; /* RUNNABLE+PREEMPTED: preemptor tid; BLOCKED: waker tid, -1 irq, 0 ? */
+	uint16_t cpu; /* RUNNABLE: the CPU it waits for (NO_CPU: unknown) */
 	uint8_t state; /* enum ts_state */
 	uint8_t flags; /* IV_* */
 };
+
+#define NO_CPU 0xffff
 
 /* screc.flags */
 #define SC_NO_ENTRY 0x01 /* entry not seen: arguments unknown */
@@ -100,6 +103,7 @@ struct thread {
 	uint32_t kev_base; /* absolute index of kev.v[0] */
 	uint32_t floor_pops; /* soft: floors popped so far */
 	uint64_t first_ev; /* when it got its first interval in this partial */
+	uint16_t wcpu; /* the CPU its next RUNNABLE interval waits for (NO_CPU: unknown) */
 	struct frame *proc_at_first; /* soft: the process-wide scope then (ref) */
 	uint8_t flags;
 };
@@ -138,6 +142,7 @@ struct frame {
 struct fdinfo {
 	struct fdinfo *fwd; /* pending: resolved to (ref) */
 	struct fdinfo *type_of; /* connect/bind: the socket whose type this has (ref) */
+	struct fdinfo *via; /* accepted without the peer's address: the listening socket (ref) */
 	struct fdinfo *prev, *next; /* the partial's list */
 	char *name; /* owned; NULL for pending */
 	int32_t pid, fd, tid; /* what a pending one stands for */
@@ -281,6 +286,7 @@ struct fspan {
 	CT_VEC(struct sevent) events;
 	CT_VEC(struct slink) links;
 	CT_VEC(int32_t) tids;
+	uint8_t labelled; /* causes merged by their final words (settle.c) */
 	/* full detail */
 	uint8_t detailed;
 	CT_VEC(struct screc) dsc; /* copies: fd/own/proc NULL, text owned; fdnum/nr kept */
@@ -334,6 +340,24 @@ struct blkio {
 	int32_t tid;
 	uint32_t kev; /* absolute index in the thread's kev */
 	uint8_t completed; /* soft: a completion whose issue lies before the partial */
+};
+
+/* ---- CPUs ---- */
+
+/* From ts on, the CPU ran tid (0: idle). */
+struct cpuslot {
+	uint64_t ts;
+	int32_t tid;
+};
+
+/*
+ * Who ran on one CPU when, from the sched_switch events of its stream: what a thread that
+ * waits for that CPU waits behind. Before the first slot the CPU ran first_prev (the first
+ * switch's previous task), so a right partial's timeline appends to its left's as it is.
+ */
+struct cputl {
+	CT_VEC(struct cpuslot) s;
+	int32_t first_prev; /* -1: no switch seen */
 };
 
 /* ---- per-operation aggregates (aggregate.c) ---- */
@@ -404,6 +428,7 @@ struct ct_partial {
 	CT_VEC(struct loss) losses;
 	CT_VEC(struct clockpt) clocks;
 	CT_VEC(struct blkio) blk; /* issued, not completed */
+	CT_VEC(struct cputl) cpus; /* by CPU number */
 	struct ct_hmap klost_last; /* cpu + 1 → ts of the last KERNEL_LOST */
 
 	/* counters */
@@ -484,9 +509,29 @@ static inline uint64_t iv_end(const struct thread *t, uint32_t i, uint64_t now)
 }
 /* Index of the interval containing ts (start <= ts < end), or NOIDX. */
 uint32_t th_iv_at(const struct thread *t, uint64_t ts);
+/*
+ * Who ended wait i of t (BLOCKED + IV_WOKEN): the waking thread when it was in a known
+ * syscall at that instant; -1 for an interrupt (flagged so, or the "waker" was running user
+ * code: the capture names the task an interrupt arrived on, and interrupts from user mode
+ * run on that task's stack); 0 when unknown (a task outside the traced processes, or one
+ * whose state then is unknown). Depends only on history up to the wake-up.
+ */
+int32_t th_waker(const struct ct_partial *p, const struct thread *t, uint32_t i);
 void iv_release(struct ct_partial *p, struct ival *iv);
 void sc_release(struct ct_partial *p, struct screc *r);
 void kev_release(struct kev *k);
+
+/*
+ * The task that ran on cpu at ts (0: idle), or -1 when unknown; it did from *since (0: from
+ * before the data) until *until (NO_END: not within the data yet). thread_state.c.
+ */
+int32_t cpu_occupant(const struct ct_partial *p, uint16_t cpu, uint64_t ts, uint64_t *since,
+		     uint64_t *until);
+void cpu_prune(struct ct_partial *p, uint64_t horizon);
+/* The timeline of cpu, created empty on first use (NULL: no CPU number, or no memory). */
+struct cputl *cpu_get(struct ct_partial *p, uint32_t cpu);
+/* Appends "from ts on, tid" unless tid already runs there. */
+void cpu_append(struct ct_partial *p, struct cputl *c, uint64_t ts, int32_t tid);
 
 /* Thread state machine (thread_state.c). */
 void ts_feed_kernel(struct ct_partial *p, const struct ct_event *ev);
@@ -521,8 +566,18 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f);
 /* Category and cause text (text may be NULL) of interval iv of t; returns the category. */
 unsigned an_classify(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
 		     char *text, size_t size, int32_t *by);
-/* A key standing for the cause text of an interval (equal keys: equal texts). */
-uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat);
+/*
+ * A RUNNABLE interval iv of t at instant ts: the task on the CPU it waited for (> 0), else 0
+ * (idle, unknown, no CPU known); [*since, *until) is how long that holds (within iv or not).
+ */
+int32_t an_cpu_holder(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
+		      uint64_t ts, uint64_t *since, uint64_t *until);
+/* an_classify at instant ts: runnable time is named by who held the CPU then (holder). */
+unsigned an_classify_at(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
+			uint64_t ts, char *text, size_t size, int32_t *by);
+/* A key standing for the cause text of an interval (equal keys: equal texts); holder as
+ * an_cpu_holder gives it at the instant (0 for anything but runnable time). */
+uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat, int32_t holder);
 /* The innermost scope current during iv (own, else process-wide), or NULL. */
 const struct frame *an_innermost(const struct ival *iv);
 

@@ -211,6 +211,7 @@ struct thread *th_get(struct ct_partial *p, int32_t tid)
 	t->tid = tid;
 	t->cur_sc = NOIDX;
 	t->prefix_sc = NOIDX;
+	t->wcpu = NO_CPU;
 	if (!p->at_start)
 		t->own = fr_ref(fr_floor(p, tid, 0, 0));
 	return t;
@@ -317,6 +318,38 @@ uint32_t th_iv_at(const struct thread *t, uint64_t ts)
 			hi = mid;
 	}
 	return lo;
+}
+
+int32_t th_waker(const struct ct_partial *p, const struct thread *t, uint32_t i)
+{
+	const struct ival *iv = &t->iv.v[i], *wiv = NULL;
+	const struct thread *w;
+	uint64_t at;
+	uint32_t k;
+
+	if (iv->state != TS_BLOCKED || !(iv->flags & IV_WOKEN))
+		return 0;
+	if (iv->other <= 0 || iv->other == t->tid)
+		return iv->other < 0 ? -1 : 0;
+	at = iv_end(t, i, NO_END);
+	w = th_find(p, iv->other);
+	/* The waker's intervals around the instant: those starting at it too, since events of
+	 * the same nanosecond on other CPUs have no order. */
+	for (k = w ? th_iv_at(w, at) : NOIDX; k != NOIDX; k--) {
+		const struct screc *r;
+
+		wiv = &w->iv.v[k];
+		/* A prefix record is "whatever it was doing when the data began": for a task
+		 * outside the traced processes (seen only switching with one), forever. */
+		r = wiv->state == TS_RUNNING ? th_sc(w, wiv->sc) : NULL;
+		if (r && !(r->flags & SC_PREFIX))
+			return iv->other;
+		if (wiv->start < at || k == 0)
+			break;
+	}
+	/* User code wakes nobody: an interrupt did (on the interrupted task's stack). Any
+	 * other state means our data about the waker is incomplete. */
+	return wiv && wiv->state == TS_RUNNING && wiv->sc == NOIDX ? -1 : 0;
 }
 
 void iv_release(struct ct_partial *p, struct ival *iv)
@@ -581,6 +614,9 @@ void ct_partial_free(struct ct_partial *p)
 	CT_VEC_FREE(p->losses);
 	CT_VEC_FREE(p->clocks);
 	CT_VEC_FREE(p->blk);
+	for (uint32_t i = 0; i < p->cpus.n; i++)
+		CT_VEC_FREE(p->cpus.v[i].s);
+	CT_VEC_FREE(p->cpus);
 	CT_VEC_FREE(p->op_list);
 	CT_VEC_FREE(p->kept);
 	CT_VEC_FREE(p->slow_req);

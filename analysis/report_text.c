@@ -103,6 +103,96 @@ static void cp_summary(const struct ct_partial *p, const struct fspan *f, struct
 	}
 }
 
+/* What the critical path's time went to, by service and cause (for one line). */
+struct cpcause {
+	char svc[48];
+	char text[400];
+	unsigned cat;
+	uint64_t ns;
+};
+
+static int cmp_cpcause(const void *a, const void *b)
+{
+	const struct cpcause *x = a, *y = b;
+	int c;
+
+	if (x->ns != y->ns)
+		return x->ns > y->ns ? -1 : 1;
+	c = strcmp(x->svc, y->svc);
+	return c ? c : strcmp(x->text, y->text);
+}
+
+/* The largest causes on f's critical path; returns how many (at most max), sorted. */
+static unsigned cp_causes(const struct ct_partial *p, const struct fspan *f, struct cpcause *out,
+			  unsigned max)
+{
+	struct cpcause *all;
+	unsigned n = 0, cap = 64;
+	char lb[600];
+
+	if (!f->cp || !f->cp->seg.n)
+		return 0;
+	all = calloc(cap, sizeof(*all));
+	if (!all)
+		return 0;
+	for (uint32_t i = 0; i < f->cp->seg.n; i++) {
+		const struct critseg *s = &f->cp->seg.v[i];
+		char svc[48], where[48];
+		const char *text = lbl(p, s->detail, lb, sizeof(lb)), *name;
+		unsigned k;
+
+		/* Time spent on another request's work (a lock holder, a shared worker) is
+		 * said so: it is why this one waited. */
+		snprintf(where, sizeof(where), "%s%s", service_of(p, s->pid, svc, sizeof(svc)),
+			 s->span && !s->same_trace ? ", another request" : "");
+		name = where;
+		for (k = 0; k < n; k++)
+			if (all[k].cat == s->cat && !strcmp(all[k].svc, name) &&
+			    !strcmp(all[k].text, text))
+				break;
+		if (k == n) {
+			if (n == cap) {
+				struct cpcause *m = realloc(all, 2 * cap * sizeof(*all));
+
+				if (!m)
+					continue;
+				all = m;
+				cap *= 2;
+			}
+			memset(&all[n], 0, sizeof(all[n]));
+			snprintf(all[n].svc, sizeof(all[n].svc), "%s", name);
+			snprintf(all[n].text, sizeof(all[n].text), "%s", text);
+			all[n].cat = s->cat;
+			n++;
+		}
+		all[k].ns += s->dur;
+	}
+	qsort(all, n, sizeof(*all), cmp_cpcause);
+	if (n > max)
+		n = max;
+	memcpy(out, all, n * sizeof(*out));
+	free(all);
+	return n;
+}
+
+static void cp_cause_line(const struct ct_partial *p, const struct fspan *f, struct ct_buf *out)
+{
+	struct cpcause top[3];
+	unsigned n = cp_causes(p, f, top, 3);
+	uint64_t total = f->end - f->start;
+
+	if (!n)
+		return;
+	ct_buf_puts(out, "    on it:");
+	for (unsigned i = 0; i < n; i++) {
+		if (i && pct(top[i].ns, total) < 5)
+			break;
+		ct_buf_printf(out, "%s %u%% %s (%s)", i ? ";" : "", pct(top[i].ns, total),
+			      top[i].text, top[i].svc);
+	}
+	ct_buf_putc(out, '\n');
+}
+
 static void line(struct ct_buf *out, unsigned width)
 {
 	for (unsigned i = 0; i < width; i++)
@@ -160,6 +250,7 @@ void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsig
 		ct_buf_printf(out, "    %s\n    ", cause);
 		cp_summary(p, f, out);
 		ct_buf_putc(out, '\n');
+		cp_cause_line(p, f, out);
 	}
 	ct_buf_puts(out, "\nOperations\n");
 	line(out, width);
@@ -182,7 +273,11 @@ void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsig
 				best = o->causes.v[j].ns;
 				bk = o->causes.v[j].key;
 			}
-		if (bk) {
+		if (o->cat[CT_CAT_CHILDREN] > best) {
+			/* Its own time is small: what it waited for is in the child rows. */
+			snprintf(cause, sizeof(cause), "%u%% in child spans",
+				 pct(o->cat[CT_CAT_CHILDREN], o->sum));
+		} else if (bk) {
 			const char *tab = strchr(bk, '\t');
 
 			snprintf(cause, sizeof(cause), "%u%% %s", pct(best, o->sum),

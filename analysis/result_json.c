@@ -47,8 +47,14 @@ const char *service_of(const struct ct_partial *p, int32_t pid, char *buf, size_
 {
 	const struct proc *pr = pid > 0 ? pr_find(p, pid) : NULL;
 
+	const uint64_t *v = pid > 0 ? ct_hmap_get(&p->tasks, (uint64_t)(uint32_t)pid) : NULL;
+
 	if (pr && pr->service && pr->service[0])
 		return pr->service;
+	/* The main thread's last name: a forked helper is known by the name it gave itself
+	 * (prctl PR_SET_NAME), not its parent's command it started with. */
+	if (v && (uint32_t)*v < p->comms.n)
+		return p->comms.v[(uint32_t)*v];
 	if (pr && pr->comm && pr->comm[0])
 		return pr->comm;
 	snprintf(buf, size, "pid %d", pid);
@@ -902,7 +908,7 @@ static void w_threads(struct ct_jsonw *w, const struct ct_partial *p)
 			ct_jsonw_kstr(w, "category", ct_cat_name(cat));
 			ct_jsonw_kstr(w, "detail", lbl(p, buf, lb, sizeof(lb)));
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN))
-				ct_jsonw_kint(w, "woken_by", iv->other);
+				ct_jsonw_kint(w, "woken_by", th_waker(p, t, j));
 			if (in) {
 				hex_id(in->span, id);
 				ct_jsonw_kstr(w, "span_id", id);

@@ -72,6 +72,117 @@ static int cmp_cause_text(const void *a, const void *b)
 	return x->by < y->by ? -1 : x->by > y->by;
 }
 
+/* Causes were keyed by what makes their text: merge equal texts, then order. */
+static void merge_equal_causes(struct fspan *f)
+{
+	uint32_t w = 0;
+
+	if (f->causes.n < 2)
+		return;
+	qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause_text);
+	for (uint32_t i = 0; i < f->causes.n; i++) {
+		struct cause *c = &f->causes.v[i];
+
+		if (w && f->causes.v[w - 1].thash == c->thash && f->causes.v[w - 1].cat == c->cat &&
+		    !strcmp(f->causes.v[w - 1].text, c->text)) {
+			struct cause *d = &f->causes.v[w - 1];
+
+			d->ns += c->ns;
+			if (c->by_ns > d->by_ns ||
+			    (c->by_ns == d->by_ns && c->by && c->by < d->by)) {
+				d->by_ns = c->by_ns;
+				d->by = c->by;
+			}
+			free(c->text);
+			continue;
+		}
+		f->causes.v[w++] = *c;
+	}
+	f->causes.n = w;
+	qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause);
+}
+
+/*
+ * Once task names are final (the end of the analysis), causes whose words then read the
+ * same are one cause: "preempted by hog[4121]" from each of the hog's threads.
+ */
+static void label_causes(struct ct_partial *p, struct fspan *f)
+{
+	char buf[600];
+
+	if (f->labelled)
+		return;
+	f->labelled = 1;
+	for (uint32_t i = 0; i < f->causes.n; i++) {
+		struct cause *c = &f->causes.v[i];
+		const char *t = lbl(p, c->text, buf, sizeof(buf));
+		char *n;
+
+		if (t == c->text)
+			continue;
+		n = ct_strndup0(t, strlen(t));
+		if (!n) {
+			p->oom++;
+			continue;
+		}
+		free(c->text);
+		c->text = n;
+		c->thash = ct_hash_str(n, c->cat);
+	}
+	merge_equal_causes(f);
+}
+
+static void label_kv(struct ct_partial *p, struct kv_vec *v)
+{
+	char buf[600];
+	uint32_t w = 0;
+
+	for (uint32_t i = 0; i < v->n; i++) {
+		const char *t = lbl(p, v->v[i].key, buf, sizeof(buf));
+		uint32_t j;
+
+		if (t != v->v[i].key) {
+			char *n = ct_strndup0(t, strlen(t));
+
+			if (n) {
+				free(v->v[i].key);
+				v->v[i].key = n;
+			} else {
+				p->oom++;
+			}
+		}
+		for (j = 0; j < w && strcmp(v->v[j].key, v->v[i].key); j++)
+			;
+		if (j < w) {
+			v->v[j].ns += v->v[i].ns;
+			v->v[j].count += v->v[i].count;
+			free(v->v[i].key);
+			continue;
+		}
+		v->v[w++] = v->v[i];
+	}
+	v->n = w;
+	/* Keys moved: nothing adds to the list after the end, so the index just goes. */
+	ct_hmap_fini(&v->ix);
+}
+
+static void label_all(struct ct_partial *p)
+{
+	for (uint32_t i = 0; i < p->kept.n; i++)
+		label_causes(p, p->kept.v[i]);
+	for (uint32_t i = 0; i < p->slow_req.n; i++)
+		label_causes(p, p->slow_req.v[i]);
+	for (uint32_t i = 0; i < p->filt_req.n; i++)
+		label_causes(p, p->filt_req.v[i]);
+	for (uint32_t i = 0; i < p->op_list.n; i++) {
+		struct op *o = p->op_list.v[i];
+
+		for (uint32_t k = 0; k < o->top.n; k++)
+			label_causes(p, o->top.v[k]);
+		label_kv(p, &o->causes);
+	}
+}
+
 static int cmp_scs(const void *a, const void *b)
 {
 	const struct scsum *x = a, *y = b;
@@ -134,33 +245,7 @@ static struct fspan *to_fspan(struct ct_partial *p, struct span *s, uint32_t ext
 	memset(&s->attrs, 0, sizeof(s->attrs));
 	memset(&s->events, 0, sizeof(s->events));
 	memset(&s->links, 0, sizeof(s->links));
-	if (f->causes.n > 1) {
-		/* Causes were keyed by what makes their text: merge equal texts, then order. */
-		uint32_t w = 0;
-
-		qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause_text);
-		for (uint32_t i = 0; i < f->causes.n; i++) {
-			struct cause *c = &f->causes.v[i];
-
-			if (w && f->causes.v[w - 1].thash == c->thash &&
-			    f->causes.v[w - 1].cat == c->cat &&
-			    !strcmp(f->causes.v[w - 1].text, c->text)) {
-				struct cause *d = &f->causes.v[w - 1];
-
-				d->ns += c->ns;
-				if (c->by_ns > d->by_ns ||
-				    (c->by_ns == d->by_ns && c->by && c->by < d->by)) {
-					d->by_ns = c->by_ns;
-					d->by = c->by;
-				}
-				free(c->text);
-				continue;
-			}
-			f->causes.v[w++] = *c;
-		}
-		f->causes.n = w;
-		qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause);
-	}
+	merge_equal_causes(f);
 	if (f->scs.n > 1)
 		qsort(f->scs.v, f->scs.n, sizeof(f->scs.v[0]), cmp_scs);
 	for (uint32_t i = 0; i < s->threads.n; i++) {
@@ -297,6 +382,7 @@ static void prune(struct ct_partial *p, uint64_t now)
 	}
 	for (uint32_t i = 0; i < p->thread_list.n; i++)
 		prune_thread(p, p->thread_list.v[i], horizon);
+	cpu_prune(p, horizon);
 	for (uint32_t i = 0; i < p->losses.n; i++)
 		if (p->losses.v[i].end >= horizon || p->losses.v[i].soft_begin)
 			p->losses.v[w++] = p->losses.v[i];
@@ -361,4 +447,6 @@ void se_settle(struct ct_partial *p, int final)
 	p->span_order.n = w;
 	if (!p->cfg.keep_history && !final)
 		prune(p, now);
+	if (final)
+		label_all(p);
 }

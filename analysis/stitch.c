@@ -376,7 +376,7 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 static int iv_same(const struct ival *a, const struct ival *b)
 {
 	return a->state == b->state && a->flags == b->flags && a->other == b->other &&
-	       a->sc == b->sc && a->own == b->own && a->proc == b->proc;
+	       a->sc == b->sc && a->own == b->own && a->proc == b->proc && a->cpu == b->cpu;
 }
 
 /* The right's intervals before its first kernel event take the state the left ended in. */
@@ -386,6 +386,7 @@ static void take_left_state(struct ival *iv, const struct ival *li)
 	int32_t waker = iv->other;
 
 	iv->state = li->state;
+	iv->cpu = li->cpu;
 	if (li->state == TS_BLOCKED || li->state == TS_UNKNOWN) {
 		iv->flags = (uint8_t)((li->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)) | wake);
 		iv->other = wake ? waker : 0;
@@ -396,6 +397,33 @@ static void take_left_state(struct ival *iv, const struct ival *li)
 }
 
 static void coalesce(struct ct_partial *l, struct thread *t, uint32_t from);
+
+/* CPU timelines: the right's goes on where the left's ends (its first slot's previous task
+ * is the left's last one). */
+static void merge_cpus(struct ct_partial *l, struct ct_partial *r)
+{
+	for (uint32_t i = 0; i < r->cpus.n; i++) {
+		struct cputl *rc = &r->cpus.v[i], *lc;
+
+		if (!rc->s.n && rc->first_prev < 0)
+			continue;
+		lc = cpu_get(l, i);
+		if (!lc)
+			continue;
+		if (!lc->s.n && lc->first_prev < 0) {
+			CT_VEC_FREE(lc->s);
+			*lc = *rc;
+			memset(&rc->s, 0, sizeof(rc->s));
+			continue;
+		}
+		if (CT_VEC_RESERVE(lc->s, rc->s.n)) {
+			l->oom++;
+			continue;
+		}
+		for (uint32_t k = 0; k < rc->s.n; k++)
+			cpu_append(l, lc, rc->s.v[k].ts, rc->s.v[k].tid);
+	}
+}
 
 static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thread *rt,
 			 uint64_t new_begin)
@@ -412,6 +440,8 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		th_set_pid(l, lt, rt->pid);
 	if (!rt->iv.n)
 		return; /* only named on the right (state dump): the left's state goes on */
+	if (rt->wcpu != NO_CPU)
+		lt->wcpu = rt->wcpu;
 	/* Frames first: every interval and record points at resolved scopes. */
 	for (uint32_t i = 0; i < rt->iv.n; i++) {
 		rewrite_frame(l, &rt->iv.v[i].own);
@@ -1070,6 +1100,7 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r)
 	collect_joiners(l, r, &joiners);
 	for (uint32_t i = 0; i < r->thread_list.n; i++)
 		merge_thread(l, r, r->thread_list.v[i], new_begin);
+	merge_cpus(l, r);
 	replay_pchanges(l, r, &joiners);
 	CT_VEC_FREE(joiners);
 	merge_spans(l, r);

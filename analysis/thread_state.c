@@ -32,8 +32,10 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 	struct frame *pf = pr ? pr->pstack : NULL;
 	struct ival *last = t->iv.n ? &t->iv.v[t->iv.n - 1] : NULL, *iv;
 
+	uint16_t cpu = state == TS_RUNNABLE ? t->wcpu : NO_CPU;
+
 	if (last && last->state == state && last->flags == flags && last->other == other &&
-	    last->sc == t->cur_sc && last->own == t->own && last->proc == pf)
+	    last->sc == t->cur_sc && last->own == t->own && last->proc == pf && last->cpu == cpu)
 		return last;
 	if (last && ts < last->start)
 		ts = last->start;
@@ -47,10 +49,106 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 	iv->proc = fr_ref(pf);
 	iv->sc = t->cur_sc;
 	iv->other = other;
+	iv->cpu = cpu;
 	iv->state = state;
 	iv->flags = flags;
 	count_iv(p, 1);
 	return iv;
+}
+
+/* ---- who ran on each CPU ---- */
+
+struct cputl *cpu_get(struct ct_partial *p, uint32_t cpu)
+{
+	if (cpu >= NO_CPU || cpu >= 4096)
+		return NULL;
+	if (cpu >= p->cpus.n) {
+		if (CT_VEC_RESERVE(p->cpus, cpu + 1 - p->cpus.n)) {
+			p->oom++;
+			return NULL;
+		}
+		while (p->cpus.n <= cpu) {
+			struct cputl *c = &p->cpus.v[p->cpus.n++];
+
+			memset(c, 0, sizeof(*c));
+			c->first_prev = -1;
+		}
+	}
+	return &p->cpus.v[cpu];
+}
+
+void cpu_append(struct ct_partial *p, struct cputl *c, uint64_t ts, int32_t tid)
+{
+	struct cpuslot *s;
+
+	if (c->s.n && c->s.v[c->s.n - 1].tid == tid)
+		return;
+	s = CT_VEC_PUSH(c->s);
+	if (!s) {
+		p->oom++;
+		return;
+	}
+	s->ts = ts;
+	s->tid = tid;
+}
+
+static void cpu_switch(struct ct_partial *p, uint16_t cpu, uint64_t ts, int32_t prev, int32_t next)
+{
+	struct cputl *c = cpu_get(p, cpu);
+
+	if (!c)
+		return;
+	if (!c->s.n && c->first_prev < 0)
+		c->first_prev = prev;
+	cpu_append(p, c, ts, next);
+}
+
+int32_t cpu_occupant(const struct ct_partial *p, uint16_t cpu, uint64_t ts, uint64_t *since,
+		     uint64_t *until)
+{
+	const struct cputl *c = cpu < p->cpus.n ? &p->cpus.v[cpu] : NULL;
+	uint32_t lo = 0, hi;
+
+	*since = 0;
+	*until = NO_END;
+	if (!c || (!c->s.n && c->first_prev < 0))
+		return -1;
+	hi = c->s.n;
+	if (!hi || ts < c->s.v[0].ts) {
+		if (hi)
+			*until = c->s.v[0].ts;
+		return c->first_prev;
+	}
+	/* Last slot with ts <= the instant. */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (c->s.v[mid].ts <= ts)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*since = c->s.v[lo].ts;
+	if (lo + 1 < c->s.n)
+		*until = c->s.v[lo + 1].ts;
+	return c->s.v[lo].tid;
+}
+
+void cpu_prune(struct ct_partial *p, uint64_t horizon)
+{
+	for (uint32_t i = 0; i < p->cpus.n; i++) {
+		struct cputl *c = &p->cpus.v[i];
+		uint32_t drop = 0;
+
+		/* Keep the slot that covers the horizon. */
+		while (drop + 1 < c->s.n && c->s.v[drop + 1].ts <= horizon)
+			drop++;
+		if (drop) {
+			c->first_prev = c->s.v[drop - 1].tid;
+			memmove(c->s.v, c->s.v + drop, (c->s.n - drop) * sizeof(c->s.v[0]));
+			c->s.n -= drop;
+		}
+	}
 }
 
 static inline struct ival *cur_iv(struct thread *t)
@@ -282,6 +380,7 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 	struct thread *t, *n;
 
 	p->sched_events++;
+	cpu_switch(p, ev->cpu, ev->ts, ev->tid, s->next_tid);
 	if (ev->tid > 0 && (t = event_thread(p, ev->tid, ev->pid, TS_RUNNING, 0))) {
 		/* 0 and TASK_REPORT_MAX (0x100, "R+") both mean preempted while runnable. */
 		int runnable = (s->prev_state & 0xff) == 0;
@@ -291,6 +390,9 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 			ts_push(p, t, ev->ts, TS_DEAD, 0, 0);
 			t->flags &= (uint8_t)~TH_EXITING;
 		} else if (runnable) {
+			/* It waits for the CPU it was running on (until a migration we do not
+			 * see). */
+			t->wcpu = ev->cpu;
 			ts_push(p, t, ev->ts, TS_RUNNABLE, IV_PREEMPTED, s->next_tid);
 		} else {
 			ts_push(p, t, ev->ts, TS_BLOCKED, (s->prev_state & 2) ? IV_DSTATE : 0, 0);
@@ -310,7 +412,7 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 }
 
 static void wake(struct ct_partial *p, const struct ct_event *ev, int32_t tid, int32_t pid,
-		 int32_t waker, int known_waker)
+		 int32_t waker, int known_waker, uint32_t cpu)
 {
 	struct thread *t = event_thread(p, tid, pid, TS_BLOCKED, 0);
 	struct ival *c;
@@ -324,10 +426,11 @@ static void wake(struct ct_partial *p, const struct ct_event *ev, int32_t tid, i
 		waker = 0;
 	c->other = waker;
 	c->flags |= IV_WOKEN | (waker < 0 ? IV_WAKE_IRQ : 0);
+	t->wcpu = cpu < NO_CPU ? (uint16_t)cpu : NO_CPU;
 	ts_push(p, t, ev->ts, TS_RUNNABLE, IV_WOKEN, waker);
 }
 
-static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t ts)
+static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t ts, uint32_t cpu)
 {
 	struct thread *t = th_get(p, tid);
 	struct ival *c;
@@ -347,6 +450,7 @@ static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t 
 		t->first_ev = ts;
 	}
 	t->flags |= TH_KERNEL;
+	t->wcpu = cpu < NO_CPU ? (uint16_t)cpu : NO_CPU;
 	ts_push(p, t, ts, TS_RUNNABLE, IV_NEW, 0);
 }
 
@@ -396,7 +500,7 @@ static void process_fork(struct ct_partial *p, const struct ct_event *ev)
 		}
 	}
 	if (f->child_tid > 0)
-		new_thread(p, f->child_tid, f->child_pid, ev->ts);
+		new_thread(p, f->child_tid, f->child_pid, ev->ts, NO_CPU);
 }
 
 static void block_issue(struct ct_partial *p, const struct ct_event *ev)
@@ -520,16 +624,18 @@ void ts_feed_kernel(struct ct_partial *p, const struct ct_event *ev)
 		task_name(p, w->tid, w->pid, w->comm, w->comm_len);
 		if (!irq)
 			task_name(p, ev->tid, ev->pid, NULL, 0);
-		wake(p, ev, w->tid, w->pid, irq ? -1 : ev->tid, 1);
+		wake(p, ev, w->tid, w->pid, irq ? -1 : ev->tid, 1, w->target_cpu);
 		break;
 	}
 	case CT_EV_SCHED_WAKEUP:
 		p->sched_events++;
-		wake(p, ev, ev->u.sched_wakeup.tid, ev->u.sched_wakeup.pid, 0, 0);
+		wake(p, ev, ev->u.sched_wakeup.tid, ev->u.sched_wakeup.pid, 0, 0,
+		     ev->u.sched_wakeup.target_cpu);
 		break;
 	case CT_EV_SCHED_WAKEUP_NEW:
 		p->sched_events++;
-		new_thread(p, ev->u.sched_wakeup_new.tid, ev->u.sched_wakeup_new.pid, ev->ts);
+		new_thread(p, ev->u.sched_wakeup_new.tid, ev->u.sched_wakeup_new.pid, ev->ts,
+			   ev->u.sched_wakeup_new.target_cpu);
 		break;
 	case CT_EV_PROCESS_FORK:
 		process_fork(p, ev);

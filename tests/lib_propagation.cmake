@@ -15,7 +15,7 @@ ct_fuzz_test(fuzz_tracestate SOURCES fuzz/fuzz_tracestate.c ${CT_PROP_SOURCES} L
 ct_fuzz_test(fuzz_baggage SOURCES fuzz/fuzz_baggage.c ${CT_PROP_SOURCES} LIBS m)
 # The hot path never allocates, locks or blocks: the propagation and sampler objects may call
 # nothing outside this allow-list (libc string routines, llround, each other, sanitizer
-# hooks). test_propagation's no_syscalls test covers system calls at run time.
+# and coverage hooks). test_propagation's no_syscalls test covers system calls at run time.
 file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/propagation_symbols.sh [=[
 # $1: the library's object files, as one ';'-separated list (a generator expression).
 n=0 bad=0
@@ -27,6 +27,7 @@ for f in $(printf '%s' "$1" | tr ';' ' '); do
       case "$s" in
       ct_*|memchr|memcmp|memcpy|memmove|memset|strlen|strnlen|strchr|strcasecmp|llround) ;;
       __stack_chk_fail|_GLOBAL_OFFSET_TABLE_|__asan_*|__ubsan_*|__tsan_*|__sanitizer_*) ;;
+      __sancov_*|__start___sancov_*|__stop___sancov_*) ;; # coverage (fuzz builds)
       *) echo "${f##*/} calls $s: not allowed on the hot path"; bad=1 ;;
       esac
     done ;;

@@ -20,17 +20,19 @@ void ct__tctx_attach(void)
 
 int ct__tctx_offset(int64_t *out)
 {
+#if defined(__x86_64__) || defined(__aarch64__)
 	uintptr_t tp;
 
 #if defined(__x86_64__)
 	/* glibc keeps the TCB's own address at %fs:0, so this is the fs base (ARCH_GET_FS). */
 	__asm__("mov %%fs:0, %0" : "=r"(tp));
-#elif defined(__aarch64__)
-	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
 #else
-	(void)tp;
-	return -ENOTSUP;
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
 #endif
 	*out = (int64_t)((uintptr_t)&ct__tctx - tp);
 	return 0;
+#else
+	(void)out;
+	return -ENOTSUP;
+#endif
 }

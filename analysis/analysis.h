@@ -143,6 +143,9 @@ void ct_result_json(const struct ct_partial *p, struct ct_jsonw *w, unsigned sec
 void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsigned width);
 void ct_result_text_trace(const struct ct_partial *p, struct ct_buf *out, unsigned width);
 void ct_result_text_critpath(const struct ct_partial *p, struct ct_buf *out, unsigned width);
+/* The critical path of the slowest request, condensed into steps (one thread, one span);
+ * span names need cfg.keep_spans. Nothing when there is no request with a path. */
+void ct_result_text_slowest_path(const struct ct_partial *p, struct ct_buf *out, unsigned width);
 
 /* Exports of a finished partial (keep_spans; Chrome also keep_history). */
 void ct_export_otlp_json(const struct ct_partial *p, struct ct_buf *out);

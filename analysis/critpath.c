@@ -19,6 +19,9 @@ struct walk {
 	int32_t tid;
 	uint32_t hint; /* interval index last used on tid (the walk goes backward) */
 	uint64_t lo, t; /* still to explain: [lo, t] on tid */
+	/* The child span the walk went into from here began on this thread: until then the
+	 * same wait was for that service to take the request (0: none). */
+	int32_t took_tid;
 };
 
 /* The interval of t containing ts, starting from a nearby index. */
@@ -271,6 +274,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 
 				emit(p, cp, root, t->tid, t->pid, cat, text, inner, c_hi, t_end);
 				w->t = c_lo;
+				w->took_tid = c->start_tid > 0 ? c->start_tid : c->end_tid;
 				if (!ct || !ct->iv.n) {
 					snprintf(text, sizeof(text),
 						 "child span in pid %d (no thread data)", c->pid);
@@ -288,6 +292,15 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 				continue;
 			}
 		}
+		if (w->took_tid && iv->state == TS_BLOCKED && words) {
+			/* The part of a wait for a downstream call before the callee's span
+			 * began: queued there (accept backlog, busy workers) or in transit. */
+			size_t len = strlen(text);
+
+			snprintf(text + len, sizeof(text) - len,
+				 ", before \x01%d\x02 took the request", w->took_tid);
+		}
+		w->took_tid = 0;
 		emit(p, cp, root, t->tid, t->pid > 0 ? t->pid : task_pid(p, t->tid), cat, text,
 		     an_innermost(iv), a, w->t);
 		w->t = a;

@@ -85,6 +85,10 @@ struct kev {
 	uint8_t type;
 };
 
+/* thread.first_check */
+#define FC_SWITCH_IN 1 /* switched in: a wake-up was lost if it was blocked */
+#define FC_OWN 2 /* ran its own event: a switch-in was lost if it was blocked or runnable */
+
 /* thread.flags */
 #define TH_KERNEL 0x01 /* a kernel event described this thread */
 #define TH_EXITING 0x02 /* process_exit seen: its next switch-out is final */
@@ -104,6 +108,13 @@ struct thread {
 	uint32_t floor_pops; /* soft: floors popped so far */
 	uint64_t first_ev; /* when it got its first interval in this partial */
 	uint16_t wcpu; /* the CPU its next RUNNABLE interval waits for (NO_CPU: unknown) */
+	/* soft: the consistency check its first event would have made against the state
+	 * before the partial (FC_*), made by stitching once that state is known */
+	uint8_t first_check;
+	/* switched in while blocked, no wake-up seen: an inconsistency when its process is
+	 * traced (counted at the end); expected of a task outside the traced processes, seen
+	 * only when it switches with a traced one */
+	uint32_t lost_wakes;
 	struct frame *proc_at_first; /* soft: the process-wide scope then (ref) */
 	uint8_t flags;
 };
@@ -175,6 +186,7 @@ struct proc {
 	CT_VEC(struct pchange) pchanges; /* soft only */
 	int32_t fork_parent; /* soft: forked inside this partial from that pid (0: not) */
 	uint8_t svc_known; /* service came from PROCESS_INFO/service.name */
+	uint8_t traced; /* its own kernel events are recorded (syscalls, fork, exec...) */
 };
 
 /* ---- spans ---- */
@@ -301,7 +313,7 @@ struct fspan {
 /* A span that ended, in the compact form critical paths need to jump into children. */
 struct endrec {
 	uint64_t id, parent, start, end, end_ev;
-	int32_t pid, end_tid;
+	int32_t pid, end_tid, start_tid;
 	uint32_t next_sibling; /* index of the previous end with the same parent, or NOIDX */
 };
 

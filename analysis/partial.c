@@ -643,6 +643,14 @@ int ct_partial_finish(struct ct_partial *p)
 	if (!p->at_start || p->finished)
 		return -EINVAL;
 	se_settle(p, 1);
+	/* Now that it is known which processes were traced: their lost wake-ups. */
+	for (uint32_t i = 0; i < p->thread_list.n; i++) {
+		const struct thread *t = p->thread_list.v[i];
+		const struct proc *pr = t->pid > 0 ? pr_find(p, t->pid) : NULL;
+
+		if (pr && pr->traced)
+			p->anomalies += t->lost_wakes;
+	}
 	p->finished = 1;
 	return 0;
 }

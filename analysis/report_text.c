@@ -32,7 +32,8 @@ static void top_cause(const struct ct_partial *p, const struct fspan *f, char *b
 	uint64_t d = f->end - f->start;
 	char who[96], lb[600];
 
-	if (!f->causes.n) {
+	if (!f->causes.n || f->cat[CT_CAT_CHILDREN] > f->causes.v[0].ns) {
+		/* Its own time is small: what it waited for is in its children. */
 		if (f->cat[CT_CAT_CHILDREN] * 2 > d)
 			snprintf(buf, size, "%u%% in child spans", pct(f->cat[CT_CAT_CHILDREN], d));
 		else
@@ -247,7 +248,10 @@ void ct_result_text_report(const struct ct_partial *p, struct ct_buf *out, unsig
 		ct_buf_printf(out, "%2u. %-9s %s %s  trace %s%s\n", i + 1, a,
 			      service_of(p, f->pid, svc, sizeof(svc)), f->name ? f->name : "", id,
 			      f->incomplete ? " !" : "");
-		ct_buf_printf(out, "    %s\n    ", cause);
+		/* A request that only waited for its children: the critical path says more. */
+		if (!strstr(cause, "in child spans"))
+			ct_buf_printf(out, "    %s\n", cause);
+		ct_buf_puts(out, "    ");
 		cp_summary(p, f, out);
 		ct_buf_putc(out, '\n');
 		cp_cause_line(p, f, out);
@@ -479,4 +483,132 @@ void ct_result_text_critpath(const struct ct_partial *p, struct ct_buf *out, uns
 		critpath_lines(p, root, out);
 		ct_buf_putc(out, '\n');
 	}
+}
+
+/* A kept span's name by id (linear: kept lists are small where this is used). */
+static const char *span_name(const struct ct_partial *p, uint64_t id)
+{
+	for (uint32_t i = 0; id && i < p->kept.n; i++)
+		if (p->kept.v[i]->id == id)
+			return p->kept.v[i]->name ? p->kept.v[i]->name : "";
+	for (uint32_t i = 0; id && i < p->slow_req.n; i++)
+		if (p->slow_req.v[i]->id == id)
+			return p->slow_req.v[i]->name ? p->slow_req.v[i]->name : "";
+	return NULL;
+}
+
+/* One step of a condensed path: consecutive segments on one thread in one span. */
+struct step {
+	uint32_t first, last; /* segment indices */
+	uint64_t dur;
+};
+
+/* The detail that took most of step st, and its share of the step. */
+static const struct critseg *step_main(const struct critpath *cp, const struct step *st,
+				       uint64_t *ns)
+{
+	const struct critseg *best = NULL;
+
+	*ns = 0;
+	for (uint32_t i = st->first; i <= st->last; i++) {
+		const struct critseg *s = &cp->seg.v[i];
+		uint64_t sum = 0;
+
+		for (uint32_t j = st->first; j <= st->last; j++)
+			if (cp->seg.v[j].cat == s->cat &&
+			    !strcmp(cp->seg.v[j].detail ? cp->seg.v[j].detail : "",
+				    s->detail ? s->detail : ""))
+				sum += cp->seg.v[j].dur;
+		if (sum > *ns) {
+			*ns = sum;
+			best = s;
+		}
+	}
+	return best;
+}
+
+void ct_result_text_slowest_path(const struct ct_partial *p, struct ct_buf *out, unsigned width)
+{
+	const struct fspan *r = p->slow_req.n ? p->slow_req.v[0] : NULL;
+	struct step *steps;
+	uint32_t n = 0, hidden = 0;
+	uint64_t total, hidden_ns = 0;
+	char a[32], b[32], id[33], svc[64], who[96], lb[600], sp[80];
+
+	if (!width)
+		width = 100;
+	if (!r || !r->cp || !r->cp->seg.n)
+		return;
+	total = r->end - r->start;
+	steps = calloc(r->cp->seg.n, sizeof(*steps));
+	if (!steps)
+		return;
+	for (uint32_t i = 0; i < r->cp->seg.n; i++) {
+		const struct critseg *s = &r->cp->seg.v[i];
+
+		if (n && r->cp->seg.v[steps[n - 1].last].tid == s->tid &&
+		    r->cp->seg.v[steps[n - 1].last].span == s->span) {
+			steps[n - 1].last = i;
+			steps[n - 1].dur += s->dur;
+			continue;
+		}
+		steps[n++] = (struct step){i, i, s->dur};
+	}
+	dur(total, a, sizeof(a));
+	hex_trace(r->trace_hi, r->trace_lo, id);
+	ct_buf_printf(out, "\nCritical path of the slowest request (%s %s, %s, trace %s)\n",
+		      service_of(p, r->pid, svc, sizeof(svc)), r->name ? r->name : "", a, id);
+	line(out, width);
+	ct_buf_printf(out, "  %-9s %-9s %-10s %-14s %-32s %s\n", "AT", "TIME", "SERVICE", "THREAD",
+		      "SPAN", "WHAT");
+	for (uint32_t k = 0; k < n; k++) {
+		const struct critseg *s = &r->cp->seg.v[steps[k].first], *m;
+		const char *name;
+		uint64_t mns;
+
+		/* Steps under 1% of the request are counted, not listed. */
+		if (steps[k].dur * 100 < total) {
+			hidden++;
+			hidden_ns += steps[k].dur;
+			continue;
+		}
+		m = step_main(r->cp, &steps[k], &mns);
+		dur(s->start - r->start, a, sizeof(a));
+		dur(steps[k].dur, b, sizeof(b));
+		task_label(p, s->tid, who, sizeof(who));
+		/* "comm[pid]": the comm says the thread; the service column says the process. */
+		if (strchr(who, '['))
+			*strchr(who, '[') = 0;
+		name = span_name(p, s->span);
+		snprintf(sp, sizeof(sp), "%s%s",
+			 !s->span ? "-"
+			 : name	  ? name
+				  : "?",
+			 s->span && !s->same_trace ? " (other request)" : "");
+		ct_buf_printf(out, "  +%-8s %-9s %-10.10s %-14.14s %-32.32s ", a, b,
+			      service_of(p, s->pid, svc, sizeof(svc)), who, sp);
+		if (m && mns * 2 < steps[k].dur) {
+			/* No one thing dominates: say the state, then its largest part. */
+			uint64_t cat = 0;
+
+			for (uint32_t i = steps[k].first; i <= steps[k].last; i++)
+				if (r->cp->seg.v[i].cat == m->cat)
+					cat += r->cp->seg.v[i].dur;
+			ct_buf_printf(out, "%s %u%%, most: %s (%u%%)\n", ct_cat_name(m->cat),
+				      pct(cat, steps[k].dur), lbl(p, m->detail, lb, sizeof(lb)),
+				      pct(mns, steps[k].dur));
+		} else if (m) {
+			ct_buf_printf(out, "%s", lbl(p, m->detail, lb, sizeof(lb)));
+			if (mns < steps[k].dur)
+				ct_buf_printf(out, " (%u%%)", pct(mns, steps[k].dur));
+			ct_buf_putc(out, '\n');
+		} else {
+			ct_buf_putc(out, '\n');
+		}
+	}
+	if (hidden) {
+		dur(hidden_ns, a, sizeof(a));
+		ct_buf_printf(out, "  (%u shorter steps, %s in all, not shown)\n", hidden, a);
+	}
+	free(steps);
 }

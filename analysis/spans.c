@@ -217,6 +217,7 @@ static void add_end(struct ct_partial *p, const struct span *s)
 	e->end_ev = s->end_ev;
 	e->pid = s->pid;
 	e->end_tid = s->end_tid;
+	e->start_tid = s->tid;
 }
 
 static struct orphan *add_orphan(struct ct_partial *p, const struct ct_event *ev, uint8_t kind,

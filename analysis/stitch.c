@@ -294,6 +294,7 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 		take(&lp->sdk, &rp->sdk);
 		take(&lp->host, &rp->host);
 		lp->svc_known |= rp->svc_known;
+		lp->traced |= rp->traced;
 		for (uint32_t j = 0; j < rp->rattrs.n; j++) {
 			struct attr *a = CT_VEC_PUSH(lp->rattrs);
 
@@ -442,6 +443,8 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		return; /* only named on the right (state dump): the left's state goes on */
 	if (rt->wcpu != NO_CPU)
 		lt->wcpu = rt->wcpu;
+	if (lt->iv.n)
+		lt->lost_wakes += rt->lost_wakes; /* (else taken with the right's intervals) */
 	/* Frames first: every interval and record points at resolved scopes. */
 	for (uint32_t i = 0; i < rt->iv.n; i++) {
 		rewrite_frame(l, &rt->iv.v[i].own);
@@ -491,6 +494,8 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		lt->cur_sc = rt->cur_sc;
 		lt->prefix_sc = rt->prefix_sc;
 		lt->first_ev = rt->first_ev;
+		lt->first_check = l->at_start ? 0 : rt->first_check;
+		lt->lost_wakes += rt->lost_wakes;
 		if (!l->at_start && rt->proc_at_first) {
 			fr_unref(l, lt->proc_at_first);
 			lt->proc_at_first = fr_ref(fr_resolve(rt->proc_at_first));
@@ -526,8 +531,9 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 			}
 		} else if (rpre->flags & SC_PREFIX_EXIT) {
 			/* The left saw no syscall in progress: an exit without its entry, as the
-			 * whole trace would record it. */
-			p_anomaly(l);
+			 * whole trace would record it (but a new task's return from clone). */
+			if (!(ct_syscall_is_clone(rpre->nr) && rpre->ret == 0))
+				p_anomaly(l);
 			rpre->flags = (uint16_t)((rpre->flags & ~(SC_PREFIX | SC_PREFIX_EXIT)) |
 						 SC_NO_ENTRY);
 			rpre->entry_ts = rpre->exit_ts;
@@ -563,12 +569,33 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		struct ival *li = &lt->iv.v[lt->iv.n - 1];
 		struct ival lcopy = *li;
 
+		/* What the whole trace would have found inconsistent at the right's first
+		 * event, now that the state before it is known. */
+		if (rt->first_check == FC_SWITCH_IN && lcopy.state == TS_BLOCKED)
+			lt->lost_wakes++;
+		if (rt->first_check == FC_OWN &&
+		    (lcopy.state == TS_BLOCKED || lcopy.state == TS_RUNNABLE))
+			p_anomaly(l);
+
+		/* The right met the thread at a wake-up and took it for blocked; when it was
+		 * not (running, runnable), that wake-up changed nothing in the whole trace. */
+		int wake_noop = rt->iv.n > 1 && (rt->iv.v[0].flags & IV_PREFIX) &&
+				(rt->iv.v[0].flags & IV_WOKEN) && rt->iv.v[0].state == TS_BLOCKED &&
+				lcopy.state != TS_BLOCKED &&
+				!(lcopy.state == TS_UNKNOWN && (lcopy.flags & IV_NOINFO));
+
 		for (uint32_t i = 0; i < rt->iv.n; i++) {
 			struct ival *iv = &rt->iv.v[i];
 
 			iv->sc = MAP_SC(iv->sc);
-			if (iv->flags & (IV_PREFIX | IV_NOINFO))
+			if (iv->flags & (IV_PREFIX | IV_NOINFO)) {
 				take_left_state(iv, &lcopy);
+			} else if (i == 1 && wake_noop) {
+				iv->state = lcopy.state;
+				iv->flags = (uint8_t)(lcopy.flags & ~IV_PREFIX);
+				iv->other = lcopy.other;
+				iv->cpu = lcopy.cpu;
+			}
 		}
 	}
 #undef MAP_SC
@@ -593,6 +620,19 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 			continue;
 		}
 		if (iv_same(iv, last)) {
+			iv_release(l, iv);
+			l->cur_iv--;
+			continue;
+		}
+		if ((last->state == TS_BLOCKED || last->state == TS_UNKNOWN) &&
+		    !(last->flags & (IV_WOKEN | IV_WAKE_IRQ)) &&
+		    last->flags == (iv->flags & ~(IV_WOKEN | IV_WAKE_IRQ)) &&
+		    iv->state == last->state && iv->sc == last->sc && iv->own == last->own &&
+		    iv->proc == last->proc && iv->cpu == last->cpu) {
+			/* A wait the whole trace saw as one (a switch-out while already blocked
+			 * changes nothing): how it ended is the later piece's. */
+			last->flags = iv->flags;
+			last->other = iv->other;
 			iv_release(l, iv);
 			l->cur_iv--;
 			continue;
@@ -846,7 +886,8 @@ static void merge_spans(struct ct_partial *l, struct ct_partial *r)
 								     .end = s->end,
 								     .end_ev = s->end_ev,
 								     .pid = s->pid,
-								     .end_tid = s->end_tid};
+								     .end_tid = s->end_tid,
+								     .start_tid = s->tid};
 					else
 						l->oom++;
 				}

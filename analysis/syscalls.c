@@ -183,3 +183,8 @@ int ct_syscall_is_futex(unsigned nr)
 {
 	return nr == __NR_futex || nr == __NR_futex_waitv;
 }
+
+int ct_syscall_is_clone(unsigned nr)
+{
+	return nr == CT_NR_CLONE || nr == CT_NR_CLONE3 || nr == CT_NR_FORK || nr == CT_NR_VFORK;
+}

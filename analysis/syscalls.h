@@ -33,6 +33,8 @@ int ct_syscall_fd_arg(unsigned nr);
 
 /* The futex family: arg0 is the lock word's address. */
 int ct_syscall_is_futex(unsigned nr);
+/* clone, clone3, fork, vfork: a new task's first event is their exit (0), without entry. */
+int ct_syscall_is_clone(unsigned nr);
 
 /* Numbers the fd table needs (x86_64). */
 enum {
@@ -45,6 +47,9 @@ enum {
 	CT_NR_DUP = 32,
 	CT_NR_DUP2 = 33,
 	CT_NR_SOCKET = 41,
+	CT_NR_CLONE = 56,
+	CT_NR_FORK = 57,
+	CT_NR_VFORK = 58,
 	CT_NR_CONNECT = 42,
 	CT_NR_ACCEPT = 43,
 	CT_NR_BIND = 49,
@@ -64,6 +69,7 @@ enum {
 	CT_NR_DUP3 = 292,
 	CT_NR_INOTIFY_INIT1 = 294,
 	CT_NR_MEMFD_CREATE = 319,
+	CT_NR_CLONE3 = 435,
 	CT_NR_OPENAT2 = 437,
 	CT_NR_FUTEX_WAITV = 449,
 };

@@ -261,6 +261,8 @@ static void now_running(struct ct_partial *p, struct thread *t, uint64_t ts)
 {
 	struct ival *c = cur_iv(t);
 
+	if (c && (c->flags & IV_PREFIX) && !p->at_start && !t->first_check)
+		t->first_check = FC_OWN; /* against the state before: stitching checks */
 	if (c && c->state == TS_RUNNING)
 		return;
 	if (c && (c->state == TS_BLOCKED || c->state == TS_RUNNABLE))
@@ -359,8 +361,10 @@ static void syscall_exit(struct ct_partial *p, const struct ct_event *ev, uint32
 			r->text = ct_strndup0(buf, sizeof(buf));
 		fd_syscall_exit(p, t, r);
 	} else {
-		/* An exit without its entry: keep what it says. */
-		p_anomaly(p);
+		/* An exit without its entry: keep what it says. A new task starts with the exit
+		 * of the call that made it (0): nothing was lost there. */
+		if (!(ct_syscall_is_clone(nr) && ret == 0))
+			p_anomaly(p);
 		close_open_record(p, t, ev->ts);
 		r = new_record(p, t);
 		if (r) {
@@ -404,8 +408,10 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 		if (n) {
 			struct ival *c = cur_iv(n);
 
+			if (c && (c->flags & IV_PREFIX) && !p->at_start && !n->first_check)
+				n->first_check = FC_SWITCH_IN;
 			if (c && c->state == TS_BLOCKED)
-				p_anomaly(p); /* its wake-up was lost */
+				n->lost_wakes++; /* its wake-up was lost, or it is not traced */
 			ts_push(p, n, ev->ts, TS_RUNNING, 0, 0);
 		}
 	}
@@ -589,6 +595,21 @@ void ts_feed_kernel(struct ct_partial *p, const struct ct_event *ev)
 	struct proc *pr;
 
 	p->kernel_events++;
+	switch (ev->type) {
+	case CT_EV_SCHED_SWITCH:
+	case CT_EV_SCHED_WAKING:
+	case CT_EV_SCHED_WAKEUP:
+	case CT_EV_SCHED_WAKEUP_NEW:
+	case CT_EV_KERNEL_LOST:
+	case CT_EV_BLOCK_RQ_ISSUE:
+	case CT_EV_BLOCK_RQ_COMPLETE:
+		break;
+	default:
+		/* Only a traced process has its own syscalls, forks, execs... recorded. */
+		if (ev->pid > 0 && (pr = pr_get(p, ev->pid)))
+			pr->traced = 1;
+		break;
+	}
 	switch (ev->type) {
 	case CT_EV_SYSCALL_ENTRY:
 		syscall_entry(p, ev, ev->u.syscall_entry.nr, ev->u.syscall_entry.args, NULL, 0);

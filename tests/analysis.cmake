@@ -11,3 +11,11 @@ ct_unit_test(test_analysis_random SOURCES unit/test_analysis_random.c LIBS ct_an
              TIMEOUT 300)
 ct_unit_test(test_analysis_cli SOURCES unit/test_analysis_cli.c LIBS ct_analysis_io TIMEOUT 120)
 add_dependencies(test_analysis_cli crosstrace_cli)
+
+# The analysis on real recordings of the demo shop, one pathology at a time, against the
+# shop's own log of what it did; whole vs chunked; `crosstrace demo`. Root (kernel test).
+add_executable(test_demo_shop unit/test_demo_shop.c)
+target_include_directories(test_demo_shop PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+target_link_libraries(test_demo_shop PRIVATE ct_analysis_io)
+add_dependencies(test_demo_shop crosstrace_cli ct-shop)
+ct_script_test(test_demo_shop COMMAND test_demo_shop LABELS "kernel;e2e" TIMEOUT 300)

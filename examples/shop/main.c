@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		   "                        fanout or sequential; all; none (default none)\n"
 		   "  -d, --duration SEC    load duration (default 5)\n"
 		   "  -c, --clients N       concurrent clients (default 8)\n"
-		   "      --period MS       each client starts a request every MS (default 80)\n"
+		   "      --period MS       each client starts a request every MS (default 120)\n"
 		   "      --items N         inventory lookups per checkout (default 4)\n"
 		   "      --hog-cpu N       CPU the hog and payment share (default: the last one)\n"
 		   "      --data DIR        where orders.db is written (default: a temporary\n"
@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 
 	shop.duration_s = 5;
 	shop.clients = 8;
-	shop.period_ms = 80;
+	shop.period_ms = 120;
 	shop.items = 4;
 	shop.hog_cpu = last_cpu();
 	while ((c = getopt_long(argc, argv, "p:d:c:h", opts, NULL)) != -1) {

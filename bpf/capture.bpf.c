@@ -4,6 +4,8 @@
  * scheduler, process lifetime and block requests, filtered to the traced process trees (a
  * hash of tgids that follows fork), writing records in event.def layout (see capture.h) into
  * one BPF ring buffer. The reader is woken only past a fill threshold; it polls otherwise.
+ * With --only-in-spans the programs also read each thread's span from its thread context
+ * record in user memory and keep only what belongs to threads inside sampled spans.
  */
 #include "vmlinux.h"
 
@@ -32,10 +34,14 @@ enum {
 	EV_TASK_RENAME = 76,
 	EV_BLOCK_RQ_ISSUE = 77,
 	EV_BLOCK_RQ_COMPLETE = 78,
+	EV_SPAN_TAG = 83,
 };
 
 /* Hot data of the syscall path, one page (see capture.h). */
 struct ct_khot hot;
+
+/* CT_KSPAN_*: set by the reader before loading; the verifier prunes the paths it rules out. */
+const volatile __u32 span_filter = CT_KSPAN_OFF;
 
 /* Written here, read by the reader through the mmapped bss. */
 __u64 drops_cpu[CT_KMAX_CPUS];
@@ -54,6 +60,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } traced SEC(".maps");
+
+/* tgid -> where its threads publish their current span (span filter only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ct_ktctx);
+} tctx SEC(".maps");
+
+/* Per-thread state of the span filter; freed with the task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ct_ktask);
+} tstate SEC(".maps");
 
 /* Syscalls that return a sockaddr: the user pointers, saved at entry, read at exit. */
 struct addr_out {
@@ -113,33 +135,114 @@ static __always_inline int is_traced(__u32 tgid)
 }
 
 /*
- * The filter's answer for the current task, cached per CPU: a syscall-heavy thread asks
- * twice per syscall, and a hash lookup costs more than everything else the program does
- * but the ring write. hot.traced_gen changes whenever the traced map does (here on fork and
- * free, in the reader when it adds a process), which invalidates every cached answer.
+ * The filter's answer for a task (whether it is traced, and with the span filter where its
+ * process publishes its span), cached per CPU: a syscall-heavy thread asks twice per syscall,
+ * and a hash lookup costs more than everything else the program does but the ring write.
+ * hot.traced_gen changes whenever the traced or tctx map does (here on fork, exec and free,
+ * in the reader when it adds a process or a thread context), which invalidates every cached
+ * answer. Past CT_KMAX_CPUS the answer is built in tmp, uncached.
  */
-static __always_inline int current_traced(__u64 pid_tgid)
+static __always_inline struct filter_cache *filter_get(__u64 pid_tgid, struct filter_cache *tmp)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u64 gen = *(volatile __u64 *)&hot.traced_gen;
-	struct filter_cache *c;
-	int t;
+	__u32 tgid = pid_tgid >> 32;
+	struct filter_cache *c = tmp;
+	struct ct_ktctx *x = NULL;
 
-	if (cpu >= CT_KMAX_CPUS)
-		return is_traced(pid_tgid >> 32);
-	c = &hot.fcache[cpu];
-	if (c->pid_tgid == pid_tgid && c->gen == gen)
-		return c->traced;
-	t = is_traced(pid_tgid >> 32);
+	if (cpu < CT_KMAX_CPUS) {
+		c = &hot.fcache[cpu];
+		if (c->pid_tgid == pid_tgid && c->gen == gen)
+			return c;
+	}
+	c->traced = is_traced(tgid);
+	if (span_filter != CT_KSPAN_OFF && c->traced)
+		x = bpf_map_lookup_elem(&tctx, &tgid);
+	if (x) {
+		c->ctx_version = x->version;
+		c->ctx_offset = x->offset;
+		c->fork_tid = x->fork_tid;
+		c->fork_seq = x->fork_seq;
+	} else {
+		c->ctx_version = 0;
+	}
 	c->pid_tgid = pid_tgid;
 	c->gen = gen;
-	c->traced = t;
-	return t;
+	return c;
 }
 
 static __always_inline void traced_changed(void)
 {
 	__sync_fetch_and_add(&hot.traced_gen, 1);
+}
+
+/* ---- span filter (--only-in-spans) ---- */
+
+/* A thread's span as the filter sees it: span 0 when inside no sampled span. */
+struct span_state {
+	__u64 span, trace_hi, trace_lo;
+	__u8 flags;
+};
+
+/*
+ * Reads the current thread's context record (lib/threadctx.h) at fs base + the offset its
+ * process registered: 1 when the thread is inside a sampled span (st filled), 0 when not,
+ * -1 when the process registered no record. In the thread's own context one read suffices:
+ * the thread is stopped here, so the record is complete or caught mid-update (odd seq, which
+ * counts as no span: the span is changing right now). A syscall never runs between a record
+ * update and the client's timestamp of it (SCOPE_ENTER/EXIT), so syscalls are judged
+ * exactly as the trace's scopes say.
+ */
+static __always_inline int current_span(const struct filter_cache *c, __u32 tid,
+					struct span_state *st)
+{
+	struct task_struct *t;
+	__u64 rec[CT_KTCTX_SIZE / 8], tail;
+	__u32 seq;
+
+	if (c->ctx_version != CT_KTCTX_VERSION)
+		return -1;
+	t = bpf_get_current_task_btf();
+	if (bpf_probe_read_user(rec, sizeof(rec), (const void *)(t->thread.fsbase + c->ctx_offset)))
+		return 0;
+	tail = rec[3];
+	seq = tail >> 32;
+	/* Byte 24 valid == 1 and bit 0 of byte 25 (W3C sampled), seq even. */
+	if ((tail & 0x1ff) != 0x101 || (seq & 1))
+		return 0;
+	/* A fork child's copy of its parent's record, not yet cleared by the child. */
+	if (tid == c->fork_tid && seq == c->fork_seq)
+		return 0;
+	/* W3C byte order in the record; event.def ids are those bytes read big-endian. */
+	st->span = __builtin_bswap64(rec[2]);
+	st->trace_hi = __builtin_bswap64(rec[0]);
+	st->trace_lo = __builtin_bswap64(rec[1]);
+	st->flags = (tail >> 8) & 0xff;
+	return 1;
+}
+
+/* Counts an event the span filter left out, per CPU (summed by the reader). */
+static __always_inline void count_left_out(int no_ctx)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	if (cpu >= CT_KMAX_CPUS)
+		cpu = CT_KMAX_CPUS - 1;
+	if (no_ctx)
+		__sync_fetch_and_add(&hot.fcache[cpu].no_ctx, 1);
+	else
+		__sync_fetch_and_add(&hot.fcache[cpu].outside, 1);
+}
+
+/* The filter's verdict for an event of the current thread only (syscalls, block issue). */
+static __always_inline int span_keep_current(const struct filter_cache *c, __u32 tid,
+					     struct span_state *st)
+{
+	int in = current_span(c, tid, st);
+
+	if (in <= 0)
+		count_left_out(in < 0);
+	return in > 0;
 }
 
 static __always_inline void count_drop(__u32 cpu, __u32 key)
@@ -185,6 +288,44 @@ static __always_inline void submit(void *rec)
 
 #define TYPE_KEY(t) ((t)-64)
 
+/*
+ * Before a kept event of a thread whose process publishes its span: a SPAN_TAG when the span
+ * differs from the one the thread's last tag named (k: its task storage; without one, every
+ * time). When the tag cannot be written (ring full: counted) the next event tries again, so a
+ * tag that is present is never stale.
+ */
+static __always_inline void tag_thread(struct ct_ktask *k, const struct span_state *st, __u64 ts,
+				       __u32 tgid, __u32 tid)
+{
+	struct ct_krec_span_tag *r;
+
+	if (k && k->tag_span == st->span)
+		return;
+	r = reserve(sizeof(*r), EV_SPAN_TAG, TYPE_KEY(EV_SPAN_TAG), ts, tgid, tid);
+	if (!r)
+		return;
+	r->span_id[0] = (__u32)st->span;
+	r->span_id[1] = st->span >> 32;
+	r->trace_hi[0] = (__u32)st->trace_hi;
+	r->trace_hi[1] = st->trace_hi >> 32;
+	r->trace_lo[0] = (__u32)st->trace_lo;
+	r->trace_lo[1] = st->trace_lo >> 32;
+	r->flags = st->flags;
+	r->h_size = 25;
+	submit(r);
+	if (k)
+		k->tag_span = st->span;
+}
+
+static __always_inline void tag_current(const struct span_state *st, __u64 ts, __u32 tgid,
+					__u32 tid)
+{
+	struct ct_ktask *k = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	tag_thread(k, st, ts, tgid, tid);
+}
+
 static __always_inline __u64 sys_arg(struct pt_regs *regs, __u32 i)
 {
 	switch (i) {
@@ -209,12 +350,18 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 	__u32 nr = (__u32)id;
+	struct filter_cache tmp, *c = filter_get(pid_tgid, &tmp);
+	struct span_state st = {};
 	__u8 kind = 0;
 	__u64 ts;
 
-	if (!current_traced(pid_tgid))
+	if (!c->traced)
+		return 0;
+	if (span_filter != CT_KSPAN_OFF && !span_keep_current(c, tid, &st))
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (span_filter != CT_KSPAN_OFF)
+		tag_current(&st, ts, tgid, tid);
 	if (nr < CT_KNR_MAX)
 		kind = hot.sys_kind[nr];
 
@@ -300,12 +447,18 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct filter_cache tmp, *c = filter_get(pid_tgid, &tmp);
+	struct span_state st = {};
 	__u32 nr;
 	__u64 ts;
 
-	if (!current_traced(pid_tgid))
+	if (!c->traced)
+		return 0;
+	if (span_filter != CT_KSPAN_OFF && !span_keep_current(c, tid, &st))
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (span_filter != CT_KSPAN_OFF)
+		tag_current(&st, ts, tgid, tid);
 	nr = (__u32)regs->orig_ax;
 
 	if (nr < CT_KNR_MAX && CT_KSYS_KIND(hot.sys_kind[nr]) == CT_KSYS_ADDR_OUT) {
@@ -373,12 +526,43 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 {
 	__u32 ptgid = prev->tgid, ntgid = next->tgid;
 	struct ct_krec_sched_switch *r;
+	int pt = is_traced(ptgid), nt = is_traced(ntgid);
 	__u64 ts;
 	long n;
 
-	if (!is_traced(ptgid) && !is_traced(ntgid))
+	if (!pt && !nt)
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (span_filter != CT_KSPAN_OFF) {
+		/*
+		 * Kept when either thread is inside a sampled span. prev is the current task:
+		 * its record is read now and remembered, since it cannot change while prev is
+		 * off the CPU; next is judged by what was remembered when it last left.
+		 */
+		struct span_state st = {};
+		struct ct_ktask *pk = NULL, *nk;
+		int pin = -1, nin = 0;
+
+		if (pt) {
+			struct filter_cache tmp, *c;
+
+			c = filter_get((__u64)ptgid << 32 | (__u32)prev->pid, &tmp);
+			pin = current_span(c, prev->pid, &st);
+			pk = bpf_task_storage_get(&tstate, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (pk)
+				pk->off_span = pin > 0 ? st.span : 0;
+		}
+		if (nt) {
+			nk = bpf_task_storage_get(&tstate, next, 0, 0);
+			nin = nk && nk->off_span;
+		}
+		if (pin <= 0 && !nin) {
+			count_left_out(pt && pin < 0);
+			return 0;
+		}
+		if (pin >= 0)
+			tag_thread(pk, &st, ts, ptgid, prev->pid);
+	}
 	r = reserve(sizeof(*r), EV_SCHED_SWITCH, TYPE_KEY(EV_SCHED_SWITCH), ts, ptgid, prev->pid);
 	if (!r)
 		return 0;
@@ -405,11 +589,41 @@ static __always_inline int wake(struct task_struct *p, __u16 type)
 	int irq = in_irq_ctx();
 	__u64 ts;
 
+	int wt, kt;
+
 	if (irq)
 		tgid = tid = 0;
-	if (!is_traced(wtgid) && !(tgid && is_traced(tgid)))
+	wt = is_traced(wtgid);
+	kt = tgid && is_traced(tgid);
+	if (!wt && !kt)
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (span_filter != CT_KSPAN_OFF) {
+		/*
+		 * Kept when the waker (the current task, outside interrupts) or the wakee is
+		 * inside a sampled span; the wakee as it was when it last left a CPU, which is
+		 * its state while it sleeps.
+		 */
+		struct span_state st = {};
+		struct ct_ktask *k;
+		int kin = -1, win = 0;
+
+		if (kt) {
+			struct filter_cache tmp, *c = filter_get(pid_tgid, &tmp);
+
+			kin = current_span(c, tid, &st);
+		}
+		if (wt) {
+			k = bpf_task_storage_get(&tstate, p, 0, 0);
+			win = k && k->off_span;
+		}
+		if (kin <= 0 && !win) {
+			count_left_out(kt && kin < 0);
+			return 0;
+		}
+		if (kin >= 0)
+			tag_current(&st, ts, tgid, tid);
+	}
 	if (type == EV_SCHED_WAKING) {
 		struct ct_krec_sched_waking *r;
 		long n;
@@ -461,6 +675,29 @@ int BPF_PROG(ct_sched_wakeup_new, struct task_struct *p)
 	return wake(p, EV_SCHED_WAKEUP_NEW);
 }
 
+/*
+ * A forked child has its parent's memory image, so its records are where the parent's are:
+ * it inherits the registration at once (its own THREAD_CTX frame comes later, if ever). Its
+ * first thread holds a copy of the forking thread's record (current here) until
+ * libcrosstrace clears it in the child: remember the copy's seq to ignore it meanwhile.
+ */
+static __always_inline void inherit_ctx(__u32 ptgid, __u32 ctgid, __u32 ctid)
+{
+	struct ct_ktctx *x = bpf_map_lookup_elem(&tctx, &ptgid), n;
+	struct task_struct *t;
+	__u64 tail = 1; /* odd: matches no stable record when unreadable */
+
+	if (!x || !x->version)
+		return;
+	n = *x;
+	t = bpf_get_current_task_btf();
+	bpf_probe_read_user(&tail, sizeof(tail), (const void *)(t->thread.fsbase + n.offset + 24));
+	n.fork_tid = ctid;
+	n.fork_seq = tail >> 32;
+	n.exec_ns = 0;
+	bpf_map_update_elem(&tctx, &ctgid, &n, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -479,6 +716,8 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 
 		if (bpf_map_update_elem(&traced, &ctgid, &tree, BPF_ANY))
 			__sync_fetch_and_add(&untraced_children, 1);
+		if (span_filter != CT_KSPAN_OFF)
+			inherit_ctx(ptgid, ctgid, child->pid);
 		traced_changed();
 	}
 	if (val != CT_KTRACE_TREE)
@@ -508,6 +747,13 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (!is_traced(tgid))
 		return 0;
+	if (span_filter != CT_KSPAN_OFF) {
+		/* A new image: its record, if any, is elsewhere until it registers again. */
+		struct ct_ktctx none = {.exec_ns = bpf_ktime_get_ns()};
+
+		bpf_map_update_elem(&tctx, &tgid, &none, BPF_ANY);
+		traced_changed();
+	}
 	r = reserve(sizeof(*r), EV_PROCESS_EXEC, TYPE_KEY(EV_PROCESS_EXEC), bpf_ktime_get_ns(),
 		    tgid, p->pid);
 	if (!r)
@@ -558,7 +804,11 @@ int BPF_PROG(ct_free, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (p->pid == p->tgid && p->group_leader == p && bpf_map_delete_elem(&traced, &tgid) == 0)
+	if (p->pid != p->tgid || p->group_leader != p)
+		return 0;
+	if (span_filter != CT_KSPAN_OFF)
+		bpf_map_delete_elem(&tctx, &tgid);
+	if (bpf_map_delete_elem(&traced, &tgid) == 0)
 		traced_changed();
 	return 0;
 }
@@ -642,14 +892,26 @@ int BPF_PROG(ct_block_issue, struct request *rq)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	struct ct_krec_block_issue *r;
+	struct span_state st = {};
 	__u64 key = (__u64)rq;
 	__u8 one = 1;
+	__u64 ts;
 
 	if (in_irq_ctx() || !is_traced(tgid))
 		return 0;
+	if (span_filter != CT_KSPAN_OFF) {
+		struct filter_cache tmp, *c = filter_get(pid_tgid, &tmp);
+
+		if (!span_keep_current(c, (__u32)pid_tgid, &st))
+			return 0;
+	}
+	ts = bpf_ktime_get_ns();
+	if (span_filter != CT_KSPAN_OFF)
+		tag_current(&st, ts, tgid, (__u32)pid_tgid);
+	/* Its completion is kept with it. */
 	bpf_map_update_elem(&inflight_rq, &key, &one, BPF_ANY);
-	r = reserve(sizeof(*r), EV_BLOCK_RQ_ISSUE, TYPE_KEY(EV_BLOCK_RQ_ISSUE), bpf_ktime_get_ns(),
-		    tgid, (__u32)pid_tgid);
+	r = reserve(sizeof(*r), EV_BLOCK_RQ_ISSUE, TYPE_KEY(EV_BLOCK_RQ_ISSUE), ts, tgid,
+		    (__u32)pid_tgid);
 	if (!r)
 		return 0;
 	r->dev = rq_dev(rq);

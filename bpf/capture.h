@@ -72,12 +72,21 @@ struct ct_krec_hdr {
 #define CT_KDROP_SYS_EXIT (CT_KDROP_SYS_ENTRY + CT_KNR_MAX)
 #define CT_KDROP_KEYS (CT_KDROP_SYS_EXIT + CT_KNR_MAX)
 
-/* The filter's per-CPU cache of its last answer (see current_traced()). */
+/*
+ * The filter's per-CPU cache of its last answer (see filter_get()), with the span filter's
+ * per-CPU counters in the same cache line.
+ */
 struct filter_cache {
 	__u64 pid_tgid;
 	__u64 gen; /* traced_gen when the answer was taken */
-	__u64 traced;
-	__u64 pad[5]; /* one cache line per CPU */
+	__u32 traced;
+	__u32 ctx_version; /* the process's thread context layout; 0: none registered */
+	__s64 ctx_offset; /* its record's address - the thread's fs base */
+	__u32 fork_tid, fork_seq; /* see struct ct_ktctx */
+	__u64 pad;
+	/* --only-in-spans: events left out (written with atomic adds, summed by the reader) */
+	__u64 outside; /* of threads inside no sampled span */
+	__u64 no_ctx; /* of processes that registered no thread context */
 };
 
 /*
@@ -92,6 +101,40 @@ struct ct_khot {
 	__u8 sys_kind[CT_KNR_MAX];
 	__u64 pad[6]; /* the caches start on a cache line */
 	struct filter_cache fcache[CT_KMAX_CPUS];
+};
+
+/*
+ * Span-aware filtering (--only-in-spans): values of the load-time option span_filter.
+ * CT_KSPAN_ONLY keeps syscall and block events only of threads inside a sampled span, and
+ * scheduler events only when a thread on one side of them is (see capture.bpf.c).
+ */
+#define CT_KSPAN_OFF 0
+#define CT_KSPAN_ONLY 1
+
+/* The thread context record (lib/threadctx.h) as the programs read it: layout version 1. */
+#define CT_KTCTX_VERSION 1
+#define CT_KTCTX_SIZE 32
+
+/*
+ * Values of the tctx map (key: tgid): where the threads of a process publish their current
+ * span, from the process's THREAD_CTX frame (written by the reader) or inherited at fork.
+ * A forked child's only thread starts with a copy of the forking thread's record, which is
+ * not its own span (libcrosstrace clears it in the child): while that thread (fork_tid) still
+ * shows the sequence number copied (fork_seq), it counts as inside no span.
+ */
+struct ct_ktctx {
+	__s64 offset; /* record address - fs base, the same in every thread */
+	__u32 version; /* layout; 0: none (never registered, or the image was replaced by exec) */
+	__u32 fork_tid; /* 0 when not a fork copy */
+	__u32 fork_seq;
+	__u32 pad;
+	__u64 exec_ns; /* last exec (CLOCK_MONOTONIC): registrations sent before it are stale */
+};
+
+/* Per thread (task storage) for the span filter. */
+struct ct_ktask {
+	__u64 tag_span; /* span id of the thread's last SPAN_TAG record (0: none) */
+	__u64 off_span; /* the sampled span it was in when it last left a CPU (0: none) */
 };
 
 /* Fixed-size records (payload = fields after the header). */
@@ -187,6 +230,18 @@ struct ct_krec_rename {
 	CT_KREC_HEADER
 	char oldcomm[CT_KCOMM_LEN];
 	char newcomm[CT_KCOMM_LEN];
+};
+
+/*
+ * The u64 fields of span_tag would sit at offset 28, not 8-aligned: they are written as
+ * little-endian halves (lo, hi) so that the struct has no padding after the header.
+ */
+struct ct_krec_span_tag {
+	CT_KREC_HEADER
+	__u32 span_id[2]; /* event.def convention: the W3C bytes read as a big-endian u64 */
+	__u32 trace_hi[2];
+	__u32 trace_lo[2];
+	__u8 flags;
 };
 
 struct ct_krec_block_issue {

@@ -3,7 +3,8 @@
  * The BPF backend: loads bpf/capture.bpf.c (skeleton), fills its syscall table, sizes its
  * ring buffer, and reads records from the ring into the sink. Loss counters live in the
  * program's mmapped bss and in each program's recursion-miss counter (an invocation the
- * kernel skipped because the same program was already running on that CPU).
+ * kernel skipped because the same program was already running on that CPU). With
+ * only_in_spans, the processes' thread context registrations go into the programs' tctx map.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -48,6 +49,8 @@ struct bpf_backend {
 	struct ring_buffer *rb;
 	int ncpus;
 	int spawner_set;
+	int span; /* only_in_spans */
+	unsigned span_processes;
 	size_t ring;
 	unsigned budget, taken;
 	uint64_t records, malformed;
@@ -187,6 +190,52 @@ static int bpf_spawn_end(struct ct_kbackend *base, pid_t child, char *err, size_
 	return 0;
 }
 
+static int bpf_set_thread_ctx(struct ct_kbackend *base, pid_t tgid, int64_t offset,
+			      uint32_t version, uint32_t size, uint64_t ts, char *err,
+			      size_t errlen)
+{
+	struct bpf_backend *b = (struct bpf_backend *)base;
+	struct bpf_map *m = b->skel->maps.tctx;
+	struct ct_ktctx v, old;
+	uint32_t key = (uint32_t)tgid;
+
+	if (!b->span) {
+		snprintf(err, errlen, "the span filter is off (record with --only-in-spans)");
+		return -EINVAL;
+	}
+	if (version != CT_KTCTX_VERSION || size < CT_KTCTX_SIZE) {
+		snprintf(
+			err, errlen,
+			"process %d publishes its span in a thread context record of layout %u "
+			"(%u bytes); this crosstrace reads layout %u (%u bytes): its kernel events "
+			"are left out, update crosstrace or the program's libcrosstrace",
+			(int)tgid, version, size, CT_KTCTX_VERSION, CT_KTCTX_SIZE);
+		return -ENOTSUP;
+	}
+	if (!bpf_map__lookup_elem(m, &key, sizeof(key), &old, sizeof(old), 0)) {
+		/* Sent by the image an exec replaced: its offset is not the new image's. */
+		if (!old.version && old.exec_ns > ts)
+			return 1;
+		/* Known already (inherited at fork): keep the fork copy's exception. */
+		if (old.version == version && old.offset == offset)
+			return 1;
+	}
+	memset(&v, 0, sizeof(v));
+	v.offset = offset;
+	v.version = version;
+	if (bpf_map__update_elem(m, &key, sizeof(key), &v, sizeof(v), BPF_ANY)) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot register the thread context of process %d: %s",
+			 (int)tgid, strerror(-e));
+		return e;
+	}
+	/* Drops the programs' cached "no context" answers (after the update, as set_traced). */
+	__atomic_fetch_add(&b->skel->bss->hot.traced_gen, 1, __ATOMIC_RELEASE);
+	b->span_processes++;
+	return 0;
+}
+
 static int bpf_fd(const struct ct_kbackend *base)
 {
 	const struct bpf_backend *b = (const struct bpf_backend *)base;
@@ -270,6 +319,13 @@ static void bpf_stats(struct ct_kbackend *base, uint64_t ts, struct ct_kbackend_
 	st->lost_by_type = b->lost_types;
 	st->lost_sys_entry = b->lost_entry;
 	st->lost_sys_exit = b->lost_exit;
+	for (int c = 0; b->span && c < b->ncpus && c < CT_KMAX_CPUS; c++) {
+		volatile const struct filter_cache *fc = &b->skel->bss->hot.fcache[c];
+
+		st->span_outside += __atomic_load_n(&fc->outside, __ATOMIC_RELAXED);
+		st->span_no_ctx += __atomic_load_n(&fc->no_ctx, __ATOMIC_RELAXED);
+	}
+	st->span_processes = b->span_processes;
 }
 
 static int bpf_traces(struct ct_kbackend *base, pid_t tgid)
@@ -325,6 +381,7 @@ static const struct ct_kbackend_ops bpf_ops = {
 	.add_process = bpf_add_process,
 	.spawn_begin = bpf_spawn_begin,
 	.spawn_end = bpf_spawn_end,
+	.set_thread_ctx = bpf_set_thread_ctx,
 	.fd = bpf_fd,
 	.drain = bpf_drain,
 	.stats = bpf_stats,
@@ -377,6 +434,8 @@ int ct__kbackend_bpf_open(struct ct_kbackend **out, const struct ct_kbackend_opt
 		goto fail;
 	}
 	ct_sys_kind_table(b->skel->bss->hot.sys_kind);
+	b->span = o->only_in_spans;
+	b->skel->rodata->span_filter = b->span ? CT_KSPAN_ONLY : CT_KSPAN_OFF;
 	b->skel->bss->hot.wakeup_bytes = ring / 4;
 	e = bpf_map__set_max_entries(b->skel->maps.events, (uint32_t)ring);
 	if (e) {

@@ -19,6 +19,7 @@ struct conn {
 	struct conn *next;
 	int fd;
 	struct ct_wire_conn *w;
+	int tctx_told; /* on_tctx was called for this connection */
 };
 
 struct ct_clients {
@@ -30,6 +31,8 @@ struct ct_clients {
 	struct conn *conns;
 	struct ct_clients_stats st;
 	uint64_t done_bytes, done_records, done_lost; /* of connections already closed */
+	void (*on_tctx)(void *arg, int32_t pid, const struct ct_wire_thread_ctx *tc);
+	void *on_tctx_arg;
 	uint8_t buf[64 << 10];
 };
 
@@ -128,6 +131,25 @@ static void close_conn(struct ct_clients *c, struct conn *k, int eof)
 	c->st.open--;
 }
 
+void ct_clients_on_thread_ctx(struct ct_clients *c,
+			      void (*fn)(void *arg, int32_t pid,
+					 const struct ct_wire_thread_ctx *tc),
+			      void *arg)
+{
+	c->on_tctx = fn;
+	c->on_tctx_arg = arg;
+}
+
+static void tell_tctx(struct ct_clients *c, struct conn *k)
+{
+	struct ct_wire_thread_ctx tc;
+
+	if (ct_wire_conn_thread_ctx(k->w, &tc) == 0) {
+		k->tctx_told = 1;
+		c->on_tctx(c->on_tctx_arg, ct_wire_conn_pid(k->w), &tc);
+	}
+}
+
 /* Reads what is available on k. Returns 1 when the connection is gone. */
 static int read_conn(struct ct_clients *c, struct conn *k)
 {
@@ -139,6 +161,8 @@ static int read_conn(struct ct_clients *c, struct conn *k)
 				close_conn(c, k, 1);
 				return 1;
 			}
+			if (c->on_tctx && !k->tctx_told)
+				tell_tctx(c, k);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)

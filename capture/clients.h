@@ -13,6 +13,7 @@
 
 struct ct_tracedir;
 struct ct_clients;
+struct ct_wire_thread_ctx;
 
 struct ct_clients_stats {
 	unsigned connections; /* accepted so far */
@@ -29,6 +30,16 @@ struct ct_clients_stats {
  * with a message in err.
  */
 int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, char *err, size_t errlen);
+
+/*
+ * Calls fn once per connection, as soon as its client has said where its threads publish
+ * their current span (THREAD_CTX frame; pid: the client's, from its HELLO), from within
+ * ct_clients_poll / ct_clients_finish. For the kernel side's span filter. fn NULL: none.
+ */
+void ct_clients_on_thread_ctx(struct ct_clients *c,
+			      void (*fn)(void *arg, int32_t pid,
+					 const struct ct_wire_thread_ctx *tc),
+			      void *arg);
 
 /* "CROSSTRACE_OUTPUT=unix:<path>", for the traced command's environment. */
 const char *ct_clients_env(const struct ct_clients *c);

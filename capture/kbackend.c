@@ -9,6 +9,14 @@ int ct_kbackend_open(struct ct_kbackend **out, enum ct_kbackend_kind kind,
 		     const struct ct_kbackend_opts *o, const struct ct_ksink *sink, char *err,
 		     size_t errlen)
 {
+	if (o->only_in_spans && kind == CT_KBACKEND_PERF) {
+		snprintf(
+			err, errlen,
+			"--only-in-spans needs the BPF backend (perf_event_open tracepoints cannot "
+			"read a thread's span): drop --backend perf, or record without "
+			"--only-in-spans");
+		return -ENOTSUP;
+	}
 	switch (kind) {
 	case CT_KBACKEND_BPF:
 		return ct__kbackend_bpf_open(out, o, sink, err, errlen);
@@ -38,6 +46,16 @@ int ct_kbackend_spawn_begin(struct ct_kbackend *b, char *err, size_t errlen)
 int ct_kbackend_spawn_end(struct ct_kbackend *b, pid_t child, char *err, size_t errlen)
 {
 	return b->ops->spawn_end(b, child, err, errlen);
+}
+
+int ct_kbackend_set_thread_ctx(struct ct_kbackend *b, pid_t tgid, int64_t offset, uint32_t version,
+			       uint32_t size, uint64_t ts, char *err, size_t errlen)
+{
+	if (!b->ops->set_thread_ctx) {
+		snprintf(err, errlen, "the %s backend has no span filter", b->ops->name);
+		return -ENOTSUP;
+	}
+	return b->ops->set_thread_ctx(b, tgid, offset, version, size, ts, err, errlen);
 }
 
 int ct_kbackend_fd(const struct ct_kbackend *b)

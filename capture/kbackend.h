@@ -31,6 +31,14 @@ enum ct_kbackend_kind {
 struct ct_kbackend_opts {
 	size_t ring_bytes; /* kernel buffer: BPF ring size, or per-CPU perf buffer; 0 = default */
 	int verbose; /* print libbpf / setup diagnostics to stderr */
+	/*
+	 * Span-aware filtering (BPF only): syscall and block events only of threads inside a
+	 * sampled span, scheduler events only when a thread on either side is; each thread's
+	 * span is read from its thread context record, registered per process with
+	 * ct_kbackend_set_thread_ctx. Kept events are tagged (SPAN_TAG). See
+	 * docs/internals/threadctx.md.
+	 */
+	int only_in_spans;
 };
 
 /* What a backend counted itself (all cumulative). */
@@ -44,6 +52,10 @@ struct ct_kbackend_stats {
 	 * syscall number for syscall entry / exit. NULL when unknown. */
 	const uint64_t *lost_by_type; /* [32] */
 	const uint64_t *lost_sys_entry, *lost_sys_exit; /* [CT_KNR_MAX] */
+	/* only_in_spans: events left out on purpose (not losses), and processes registered */
+	uint64_t span_outside; /* the thread was inside no sampled span */
+	uint64_t span_no_ctx; /* the process registered no thread context */
+	unsigned span_processes; /* registrations accepted by ct_kbackend_set_thread_ctx */
 };
 
 struct ct_kbackend;
@@ -73,6 +85,18 @@ int ct_kbackend_add_process(struct ct_kbackend *b, pid_t tgid, char *err, size_t
  */
 int ct_kbackend_spawn_begin(struct ct_kbackend *b, char *err, size_t errlen);
 int ct_kbackend_spawn_end(struct ct_kbackend *b, pid_t child, char *err, size_t errlen);
+
+/*
+ * Where the threads of process tgid publish their current span (from its THREAD_CTX frame:
+ * record address - thread pointer, layout version and size, ts = when the client sent it),
+ * for the span filter. Returns 0 when the filter now reads the process's records, 1 when the
+ * registration changes nothing (already known, or sent by the image the process replaced
+ * with exec before ts), or a negative code with the reason in err: -ENOTSUP when the backend
+ * has no span filter (perf) or does not read that layout version, -EINVAL without
+ * only_in_spans, or a map update error.
+ */
+int ct_kbackend_set_thread_ctx(struct ct_kbackend *b, pid_t tgid, int64_t offset, uint32_t version,
+			       uint32_t size, uint64_t ts, char *err, size_t errlen);
 
 /* A file descriptor that becomes readable when records are waiting (for poll/epoll). */
 int ct_kbackend_fd(const struct ct_kbackend *b);
@@ -112,6 +136,9 @@ struct ct_kbackend_ops {
 	int (*add_process)(struct ct_kbackend *b, pid_t tgid, char *err, size_t errlen);
 	int (*spawn_begin)(struct ct_kbackend *b, char *err, size_t errlen);
 	int (*spawn_end)(struct ct_kbackend *b, pid_t child, char *err, size_t errlen);
+	/* NULL: no span filter */
+	int (*set_thread_ctx)(struct ct_kbackend *b, pid_t tgid, int64_t offset, uint32_t version,
+			      uint32_t size, uint64_t ts, char *err, size_t errlen);
 	int (*fd)(const struct ct_kbackend *b);
 	int (*drain)(struct ct_kbackend *b, unsigned budget, int *more);
 	void (*stats)(struct ct_kbackend *b, uint64_t ts, struct ct_kbackend_stats *st);

@@ -20,6 +20,7 @@
 #include "crosstrace/crosstrace.h"
 #include "format/event.h"
 #include "format/tracedir.h"
+#include "format/wire.h"
 #include "launch.h"
 #include "privs.h"
 #include "recorder.h"
@@ -291,6 +292,15 @@ static void update_info(struct ct_recorder *r)
 		}
 		ct_jsonw_obj_end(&w);
 	}
+	if (r->o.only_in_spans) {
+		/* Left out on purpose, not lost: see docs/internals/threadctx.md. */
+		ct_jsonw_key(&w, "only_in_spans");
+		ct_jsonw_obj_begin(&w);
+		ct_jsonw_kuint(&w, "processes_registered", r->kst.span_processes);
+		ct_jsonw_kuint(&w, "left_out_outside_spans", r->kst.span_outside);
+		ct_jsonw_kuint(&w, "left_out_no_thread_context", r->kst.span_no_ctx);
+		ct_jsonw_obj_end(&w);
+	}
 	ct_jsonw_obj_end(&w);
 	kv(r, "kernel", &b);
 
@@ -328,6 +338,25 @@ static void update_info(struct ct_recorder *r)
 	ct_buf_fini(&b);
 }
 
+/* ---- span filter ---- */
+
+/* A client said where its threads publish their span: the kernel filter reads it from now. */
+static void on_thread_ctx(void *arg, int32_t pid, const struct ct_wire_thread_ctx *tc)
+{
+	struct ct_recorder *r = arg;
+	char err[512];
+	int e = ct_kbackend_set_thread_ctx(r->kb, pid, tc->tls_offset, tc->version, tc->size,
+					   tc->ts, err, sizeof(err));
+
+	if (e < 0)
+		fprintf(stderr, "crosstrace record: %s\n", err);
+	else if (e == 0 && r->o.verbose)
+		fprintf(stderr,
+			"crosstrace record: pid %d publishes its span at thread pointer %+lld "
+			"(layout %u): span filter armed\n",
+			(int)pid, (long long)tc->tls_offset, tc->version);
+}
+
 /* ---- lifecycle ---- */
 
 int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, char *err,
@@ -357,6 +386,7 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 	sink = (struct ct_ksink){.event = on_kevent, .lost = on_klost, .arg = r};
 	ko.ring_bytes = o->ring_bytes;
 	ko.verbose = o->verbose;
+	ko.only_in_spans = o->only_in_spans;
 
 	/* The backend first: a permission or BTF problem should not leave an empty directory. */
 	if (o->backend == CT_KBACKEND_AUTO) {
@@ -416,6 +446,8 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 	ev.data.u32 = 2;
 	if (r->cl)
 		epoll_ctl(r->ep, EPOLL_CTL_ADD, ct_clients_fd(r->cl), &ev);
+	if (r->cl && o->only_in_spans)
+		ct_clients_on_thread_ctx(r->cl, on_thread_ctx, r);
 	r->start_ns = ct_mono_ns();
 	r->last_stats_ns = r->last_info_ns = r->start_ns;
 	update_info(r);
@@ -658,6 +690,18 @@ void ct_recorder_summary(const struct ct_recorder *r, FILE *f)
 			"clients)\n",
 			(unsigned long long)r->cst.records, r->cst.connections,
 			(unsigned long long)r->cst.lost_records);
+	if (r->o.only_in_spans) {
+		fprintf(f,
+			"only-in-spans: %u processes published their span; left out %llu kernel "
+			"events of threads inside no sampled span",
+			r->kst.span_processes, (unsigned long long)r->kst.span_outside);
+		if (r->kst.span_no_ctx)
+			fprintf(f,
+				" and %llu of processes that published none (of those, only "
+				"switches and wake-ups with a thread in a sampled span are kept)",
+				(unsigned long long)r->kst.span_no_ctx);
+		fprintf(f, "\n");
+	}
 	fprintf(f,
 		"drops: kernel %llu, client %llu, late %llu, out-of-order %llu, write errors "
 		"%llu\n",

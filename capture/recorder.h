@@ -26,6 +26,9 @@ struct ct_recorder_opts {
 	int no_statedump;
 	int no_clients; /* do not listen for libcrosstrace clients */
 	int verbose;
+	/* Kernel events only of threads inside sampled spans (BPF; see kbackend.h). Clients
+	 * register their thread context through the client socket. */
+	int only_in_spans;
 	uint64_t reorder_ns; /* reorder window; 0: 20 ms */
 	char *const *command; /* for the manifest: argv of the command, or NULL */
 };

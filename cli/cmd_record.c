@@ -45,6 +45,9 @@ static void usage(FILE *f)
 		"      --rotate-size SIZE start a new chunk when one reaches SIZE (e.g. 256M)\n"
 		"      --ring-size SIZE   kernel buffer size (BPF ring / per-CPU perf buffer)\n"
 		"      --no-statedump     do not dump existing threads and open files at start\n"
+		"      --only-in-spans    keep syscalls and block I/O only of threads inside a\n"
+		"                         sampled span, switches and wake-ups only when such a\n"
+		"                         thread takes part (BPF; spans must come to this record)\n"
 		"  -q, --quiet            do not print the summary\n"
 		"  -v, --verbose          print backend diagnostics\n"
 		"  -h, --help             this help\n"
@@ -146,6 +149,7 @@ static int cmd_record(int argc, char **argv)
 		{"rotate-size", required_argument, NULL, 'S'},
 		{"ring-size", required_argument, NULL, 'R'},
 		{"no-statedump", no_argument, NULL, 'D'},
+		{"only-in-spans", no_argument, NULL, 'I'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -202,6 +206,9 @@ static int cmd_record(int argc, char **argv)
 			break;
 		case 'D':
 			ro.no_statedump = 1;
+			break;
+		case 'I':
+			ro.only_in_spans = 1;
 			break;
 		case 'q':
 			quiet = 1;

@@ -163,4 +163,106 @@ void ct_result_stats(const struct ct_partial *p, struct ct_result_stats *st);
 /* Number of requests (root spans) finished for trace (hi, lo); for `--trace` checks. */
 unsigned ct_result_trace_requests(const struct ct_partial *p, uint64_t hi, uint64_t lo);
 
+/* ---- incremental use: a long-running driver (crosstrace agent, analysis/incremental.c) ---- */
+
+/*
+ * For an at_start partial: every event before now_ns has been fed (a chunk ended there), so
+ * what became final by then settles even when no event follows (an idle system). Does
+ * nothing for a soft or finished partial, or when now_ns is not after the last event. The
+ * next events fed or reduced must not be older than now_ns.
+ */
+void ct_partial_advance(struct ct_partial *p, uint64_t now_ns);
+
+/* A settled span handed out by ct_partial_take_spans; valid during the callback only. */
+struct ct_an_span {
+	uint64_t trace_hi, trace_lo, id, parent;
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC */
+	int32_t pid, tid; /* tid 0: process-wide (no thread id: every thread of pid counted) */
+	uint8_t kind, status, root;
+	uint8_t detailed; /* syscalls and kernel events were taken (threshold, detail_all) */
+	uint32_t incomplete; /* CT_INC_* */
+	const char *name, *status_message; /* never NULL */
+	uint64_t cat[CT_CAT_N]; /* breakdown, ns; sums to end_ns - start_ns */
+	uint32_t n_causes; /* sorted: most time first */
+	uint32_t n_syscalls, syscalls_omitted; /* detail (entry order) */
+	uint32_t n_sums; /* syscall time per phase */
+	uint32_t n_attrs, n_events, n_links;
+	uint64_t cp_own_process_ns; /* roots: time of the critical path in the span's process */
+	uint32_t cp_segments; /* roots: segments of the critical path (0: none computed) */
+	const void *impl; /* the engine's record: for the accessors below only */
+};
+
+struct ct_an_cause {
+	unsigned cat; /* enum ct_cat */
+	uint64_t ns;
+	int32_t by; /* dominant waker / preemptor tid, 0 none */
+	const char *text; /* "blocked in read(/data/x)", in the caller's buffer */
+};
+
+struct ct_an_syscall {
+	uint64_t entry_ns, exit_ns; /* exit_ns UINT64_MAX: not seen */
+	uint64_t args[6];
+	int64_t ret; /* valid when exit_ns is known */
+	int32_t tid, fd; /* fd -1: none */
+	uint16_t nr;
+	const char *name; /* "read", or "syscall_N" (caller's buffer) */
+	const char *target; /* what fd/path it worked on ("/etc/hosts", "tcp 10.0.0.1:80"), "" */
+};
+
+/* Syscall time per phase (phase: the span event before it, "" before any). */
+struct ct_an_sum {
+	const char *phase, *name;
+	uint64_t count, ns;
+};
+
+/* An attribute of the span (owner 0), of its event k (owner k) or link k (0x8000 | k). */
+struct ct_an_attr {
+	const char *key;
+	uint16_t owner;
+	uint8_t type; /* 1 string, 2 int, 3 double, 4 bool */
+	const char *s;
+	int64_t i; /* int, bool */
+	double d;
+};
+
+struct ct_an_event {
+	uint64_t time_ns; /* CLOCK_MONOTONIC */
+	uint16_t index;
+	const char *name;
+};
+
+struct ct_an_link {
+	uint64_t trace_hi, trace_lo, span;
+	uint16_t index;
+	uint8_t flags;
+};
+
+typedef void (*ct_an_span_fn)(void *arg, const struct ct_partial *p, const struct ct_an_span *s);
+
+/*
+ * Hands every span kept since the last call (cfg.keep_spans: every settled span) to fn, in
+ * settling order, then lets the partial release them, so that a driver that calls it after
+ * each chunk keeps memory bounded. Works on a partial that is not finished as well as on a
+ * finished one. Returns the number of spans handed out.
+ */
+unsigned ct_partial_take_spans(struct ct_partial *p, ct_an_span_fn fn, void *arg);
+
+/*
+ * Accessors of a span handed out (i below the matching n_* count). Texts go into buf when
+ * they need building; each returns 0, or -EINVAL for an index out of range.
+ */
+int ct_an_span_cause(const struct ct_partial *p, const struct ct_an_span *s, uint32_t i,
+		     struct ct_an_cause *out, char *buf, size_t size);
+int ct_an_span_syscall(const struct ct_partial *p, const struct ct_an_span *s, uint32_t i,
+		       struct ct_an_syscall *out, char *buf, size_t size);
+int ct_an_span_sum(const struct ct_partial *p, const struct ct_an_span *s, uint32_t i,
+		   struct ct_an_sum *out, char *buf, size_t size);
+int ct_an_span_attr(const struct ct_an_span *s, uint32_t i, struct ct_an_attr *out);
+int ct_an_span_event(const struct ct_an_span *s, uint32_t i, struct ct_an_event *out);
+int ct_an_span_link(const struct ct_an_span *s, uint32_t i, struct ct_an_link *out);
+
+/* What the partial knows of process pid: service name (buf), sdk and host ("" unknown). */
+void ct_an_process(const struct ct_partial *p, int32_t pid, const char **service, const char **sdk,
+		   const char **host, char *buf, size_t size);
+
 #endif

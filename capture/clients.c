@@ -2,6 +2,7 @@
 /* Client connections of `crosstrace record` (see clients.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,10 @@ struct conn {
 struct ct_clients {
 	struct ct_tracedir *td;
 	int ep, lfd;
-	char dir[256];
+	char dir[256]; /* the private directory we made, "" when the path was given */
 	char path[300];
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 	char env[340];
 	struct conn *conns;
 	struct ct_clients_stats st;
@@ -36,7 +39,55 @@ struct ct_clients {
 	uint8_t buf[64 << 10];
 };
 
-int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, char *err, size_t errlen)
+static void conn_log(struct ct_clients *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void conn_log(struct ct_clients *c, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (c->log)
+		c->log(c->log_arg, line);
+	else
+		fprintf(stderr, "crosstrace record: %s\n", line);
+}
+
+/* A socket file at path: replaced when nobody listens on it (its owner died). */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	if (lstat(path, &st))
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "client socket path %s exists and is not a socket (remove it or choose "
+			 "another path)",
+			 path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	e = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
+	close(fd);
+	if (!e) {
+		snprintf(err, errlen,
+			 "another process listens on client socket %s (is an agent already "
+			 "running?)",
+			 path);
+		return -EADDRINUSE;
+	}
+	return unlink(path) && errno != ENOENT ? -errno : 0;
+}
+
+int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, const char *path, char *err,
+		   size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	const char *tmp = getenv("TMPDIR");
@@ -48,35 +99,51 @@ int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, char *err, s
 		return -ENOMEM;
 	c->td = td;
 	c->lfd = c->ep = -1;
-	snprintf(c->dir, sizeof(c->dir), "%s/crosstrace-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-	if (!mkdtemp(c->dir)) {
-		e = -errno;
-		snprintf(err, errlen, "cannot create a directory for the client socket (%s): %s",
-			 c->dir, strerror(-e));
-		free(c);
-		return e;
+	if (path) {
+		snprintf(c->path, sizeof(c->path), "%s", path);
+	} else {
+		snprintf(c->dir, sizeof(c->dir), "%s/crosstrace-XXXXXX",
+			 tmp && tmp[0] ? tmp : "/tmp");
+		if (!mkdtemp(c->dir)) {
+			e = -errno;
+			snprintf(err, errlen,
+				 "cannot create a directory for the client socket (%s): %s", c->dir,
+				 strerror(-e));
+			free(c);
+			return e;
+		}
+		snprintf(c->path, sizeof(c->path), "%s/client.sock", c->dir);
 	}
-	snprintf(c->path, sizeof(c->path), "%s/client.sock", c->dir);
-	if (strlen(c->path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen,
-			 "client socket path %s is too long for a UNIX socket: set TMPDIR to a "
-			 "shorter directory",
-			 c->path);
-		rmdir(c->dir);
+	if (strlen(c->path) >= sizeof(sa.sun_path) || (path && strlen(path) >= sizeof(c->path))) {
+		snprintf(err, errlen, "client socket path %s is too long for a UNIX socket: %s",
+			 c->path,
+			 path ? "choose a shorter path" : "set TMPDIR to a shorter directory");
+		if (c->dir[0])
+			rmdir(c->dir);
 		free(c);
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	if (path) {
+		e = clear_stale(c->path, &sa, err, errlen);
+		if (e) {
+			c->path[0] = 0; /* not ours: never unlink it */
+			ct_clients_free(c);
+			return e;
+		}
+	}
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(c->lfd, 64)) {
 		e = -errno;
 		snprintf(err, errlen, "cannot listen on client socket %s: %s", c->path,
 			 strerror(-e));
+		c->path[0] = 0; /* not bound: whatever is there is not ours */
 		ct_clients_free(c);
 		return e;
 	}
 	/* Traced programs may run as another user (e.g. after su): let anyone connect. */
-	chmod(c->dir, 0755);
+	if (c->dir[0])
+		chmod(c->dir, 0755);
 	chmod(c->path, 0777);
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	ev.data.ptr = NULL;
@@ -89,6 +156,17 @@ int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, char *err, s
 	snprintf(c->env, sizeof(c->env), "CROSSTRACE_OUTPUT=unix:%s", c->path);
 	*out = c;
 	return 0;
+}
+
+void ct_clients_set_log(struct ct_clients *c, void (*log)(void *arg, const char *line), void *arg)
+{
+	c->log = log;
+	c->log_arg = arg;
+}
+
+const char *ct_clients_path(const struct ct_clients *c)
+{
+	return c->path;
 }
 
 const char *ct_clients_env(const struct ct_clients *c)
@@ -108,11 +186,11 @@ static void close_conn(struct ct_clients *c, struct conn *k, int eof)
 
 	if (e && e != CT_ETRUNC) {
 		c->st.failed++;
-		fprintf(stderr, "crosstrace record: client connection (pid %d) ended: %s\n",
-			(int)ct_wire_conn_pid(k->w), ct_wire_conn_error(k->w));
+		conn_log(c, "client connection (pid %d) ended: %s", (int)ct_wire_conn_pid(k->w),
+			 ct_wire_conn_error(k->w));
 	} else if (e == CT_ETRUNC) {
-		fprintf(stderr, "crosstrace record: client pid %d disconnected mid-frame: %s\n",
-			(int)ct_wire_conn_pid(k->w), ct_wire_conn_error(k->w));
+		conn_log(c, "client pid %d disconnected mid-frame: %s", (int)ct_wire_conn_pid(k->w),
+			 ct_wire_conn_error(k->w));
 	}
 	ct_wire_conn_stats(k->w, &ws);
 	c->done_bytes += ws.bytes;
@@ -185,8 +263,7 @@ static void accept_all(struct ct_clients *c)
 			return;
 		k = calloc(1, sizeof(*k));
 		if (!k || ct_wire_conn_new(&k->w, c->td)) {
-			fprintf(stderr,
-				"crosstrace record: out of memory for a client connection\n");
+			conn_log(c, "out of memory for a client connection");
 			free(k);
 			close(fd);
 			c->st.failed++;
@@ -232,7 +309,8 @@ void ct_clients_finish(struct ct_clients *c)
 		epoll_ctl(c->ep, EPOLL_CTL_DEL, c->lfd, NULL);
 		close(c->lfd);
 		c->lfd = -1;
-		unlink(c->path);
+		if (c->path[0])
+			unlink(c->path);
 	}
 	/* Whatever the peers wrote before exiting is in the socket buffers: read it all. A peer
 	 * still running keeps its connection; what it sends from now on is not recorded. */
@@ -270,7 +348,9 @@ void ct_clients_free(struct ct_clients *c)
 		close(c->lfd);
 	if (c->ep >= 0)
 		close(c->ep);
-	unlink(c->path);
-	rmdir(c->dir);
+	if (c->path[0] && c->lfd >= 0)
+		unlink(c->path); /* not finished: still ours */
+	if (c->dir[0])
+		rmdir(c->dir);
 	free(c);
 }

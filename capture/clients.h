@@ -25,11 +25,20 @@ struct ct_clients_stats {
 };
 
 /*
- * Creates the socket (in a new mkdtemp directory under $TMPDIR or /tmp) and starts
- * listening. td is borrowed and must outlive the listener. Returns 0, or a negative errno
- * with a message in err.
+ * Creates the socket and starts listening: at path when given (a long-running agent; its
+ * directory must exist; a stale socket left there by a dead process is replaced, a live one
+ * is -EADDRINUSE), else in a new mkdtemp directory under $TMPDIR or /tmp. td is borrowed and
+ * must outlive the listener. Returns 0, or a negative errno with a message in err.
  */
-int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, char *err, size_t errlen);
+int ct_clients_new(struct ct_clients **out, struct ct_tracedir *td, const char *path, char *err,
+		   size_t errlen);
+
+/* Where messages about connections go (one line, no newline); default: stderr, prefixed
+ * "crosstrace record: ". */
+void ct_clients_set_log(struct ct_clients *c, void (*log)(void *arg, const char *line), void *arg);
+
+/* The socket's path. */
+const char *ct_clients_path(const struct ct_clients *c);
 
 /*
  * Calls fn once per connection, as soon as its client has said where its threads publish

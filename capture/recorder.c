@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,8 @@ struct ct_recorder {
 	struct ct_launch launch;
 	int spawned, child_exited, child_status;
 	pid_t attached;
+	unsigned processes_added;
+	int more; /* the last drain left records in the kernel buffer */
 
 	uint64_t start_ns, end_ns, last_stats_ns, last_info_ns;
 	struct ct_statedump_stats sd;
@@ -78,6 +81,29 @@ static void note_error(struct ct_recorder *r, int err)
 {
 	if (err < 0 && !r->first_error)
 		r->first_error = err;
+}
+
+static void rlog(const struct ct_recorder_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void rlog(const struct ct_recorder_opts *o, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (o->log)
+		o->log(o->log_arg, line);
+	else
+		fprintf(stderr, "crosstrace record: %s\n", line);
+}
+
+/* The trace directory's housekeeping, or the owner's in its place. */
+static int tick_td(struct ct_recorder *r, uint64_t now)
+{
+	return r->o.tick ? r->o.tick(r->o.hook_arg, now) : ct_tracedir_tick(r->td, now);
 }
 
 /* ---- kernel events ---- */
@@ -399,11 +425,8 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 		}
 		if (e) {
 			r->have_fallback = 1;
-			fprintf(stderr,
-				"crosstrace record: BPF backend unavailable (%s); using "
-				"perf_event_open "
-				"tracepoints\n",
-				r->fallback);
+			rlog(o, "BPF backend unavailable (%s); using perf_event_open tracepoints",
+			     r->fallback);
 			e = ct_kbackend_open(&r->kb, CT_KBACKEND_PERF, &ko, &sink, err, errlen);
 		}
 	} else {
@@ -415,7 +438,12 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 	to.path = o->out_dir;
 	to.rotate_ns = o->rotate_ns;
 	to.rotate_bytes = o->rotate_bytes;
-	to.tool = "crosstrace record";
+	to.tool = o->tool ? o->tool : "crosstrace record";
+	to.grace_ns = o->grace_ns;
+	to.max_chunks = o->max_chunks;
+	to.max_bytes = o->max_bytes;
+	to.on_chunk = o->on_chunk;
+	to.on_chunk_arg = o->hook_arg;
 	e = ct_tracedir_create(&r->td, &to, err, errlen);
 	if (e) {
 		size_t n = strlen(err);
@@ -430,9 +458,11 @@ int ct_recorder_new(struct ct_recorder **out, const struct ct_recorder_opts *o, 
 		goto fail;
 	}
 	if (!o->no_clients) {
-		e = ct_clients_new(&r->cl, r->td, err, errlen);
+		e = ct_clients_new(&r->cl, r->td, o->client_socket, err, errlen);
 		if (e)
 			goto fail;
+		if (o->log)
+			ct_clients_set_log(r->cl, o->log, o->log_arg);
 	}
 	r->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r->ep < 0) {
@@ -551,11 +581,92 @@ int ct_recorder_attach(struct ct_recorder *r, pid_t pid, char *err, size_t errle
 	free(done);
 	if (!e) {
 		r->attached = pid;
+		r->processes_added += (unsigned)ndone;
 		/* Say so in the manifest now: from here on the tree is traced. */
 		update_info(r);
-		note_error(r, ct_tracedir_tick(r->td, ct_mono_ns()));
+		note_error(r, tick_td(r, ct_mono_ns()));
 	}
 	return e;
+}
+
+int ct_recorder_watch(struct ct_recorder *r, pid_t pid, int tree, char *err, size_t errlen)
+{
+	pid_t *pids = malloc(MAX_TREE * sizeof(*pids)), *added;
+	int n, nadded = 0, e = 0;
+
+	if (!pids)
+		return -ENOMEM;
+	added = malloc(MAX_TREE * sizeof(*added));
+	if (!added) {
+		free(pids);
+		return -ENOMEM;
+	}
+	/* As attach: twice, so that a child forked before its parent was added is caught. */
+	for (int pass = 0; pass < (tree ? 2 : 1) && !e; pass++) {
+		if (tree) {
+			n = ct_statedump_tree("/proc", pid, pids, MAX_TREE);
+		} else {
+			pids[0] = pid;
+			n = kill(pid, 0) && errno == ESRCH ? -ESRCH : 1;
+		}
+		if (n < 0) {
+			if (pass == 0) {
+				snprintf(err, errlen, "no process with pid %d", (int)pid);
+				e = -ESRCH;
+			}
+			break;
+		}
+		for (int i = 0; i < n && !e && nadded < MAX_TREE; i++) {
+			if (ct_kbackend_traces(r->kb, pids[i]))
+				continue;
+			e = ct_kbackend_add_process(r->kb, pids[i], err, errlen);
+			if (e == -ESRCH)
+				e = 0; /* exited meanwhile */
+			else if (!e)
+				added[nadded++] = pids[i];
+		}
+	}
+	for (int i = 0; i < nadded; i++)
+		statedump(r, added[i], 0);
+	free(pids);
+	free(added);
+	r->processes_added += (unsigned)nadded;
+	return e ? e : nadded;
+}
+
+int ct_recorder_traces(struct ct_recorder *r, pid_t pid)
+{
+	return ct_kbackend_traces(r->kb, pid);
+}
+
+struct ct_tracedir *ct_recorder_tracedir(struct ct_recorder *r)
+{
+	return r->td;
+}
+
+const char *ct_recorder_client_socket(const struct ct_recorder *r)
+{
+	return r->cl ? ct_clients_path(r->cl) : NULL;
+}
+
+void ct_recorder_stats(const struct ct_recorder *r, struct ct_recorder_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->kernel_records = r->kst.records;
+	st->kernel_lost = r->kst.lost + r->reorder_nomem;
+	st->client_records = r->cst.records;
+	st->client_lost = r->cst.lost_records;
+	st->client_connections = r->cst.connections;
+	st->client_open = r->cst.open;
+	if (r->td) {
+		struct ct_tracedir_stats ts;
+
+		ct_tracedir_stats(r->td, &ts);
+		st->events = ts.events;
+	} else {
+		st->events = r->tst.events;
+	}
+	st->processes_added = r->processes_added;
 }
 
 static void check_child(struct ct_recorder *r)
@@ -586,9 +697,11 @@ static int step(struct ct_recorder *r, int *more)
 	now = ct_mono_ns();
 	if (now - r->last_stats_ns >= STATS_PERIOD_NS) {
 		ct_kbackend_stats(r->kb, now, &r->kst);
+		if (r->cl)
+			ct_clients_stats(r->cl, &r->cst);
 		r->last_stats_ns = now;
 	}
-	note_error(r, ct_tracedir_tick(r->td, now));
+	note_error(r, tick_td(r, now));
 	if (r->cl)
 		ct_clients_tick(r->cl, now);
 	if (now - r->last_info_ns >= INFO_PERIOD_NS) {
@@ -629,6 +742,23 @@ int ct_recorder_run(struct ct_recorder *r, volatile sig_atomic_t *stop)
 	return 0;
 }
 
+int ct_recorder_poll(struct ct_recorder *r, int timeout_ms)
+{
+	struct epoll_event evs[8];
+
+	if (!r->more)
+		epoll_wait(r->ep, evs, 8, timeout_ms);
+	step(r, &r->more);
+	return r->first_error;
+}
+
+int ct_recorder_add_fd(struct ct_recorder *r, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 3};
+
+	return epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 int ct_recorder_child_status(const struct ct_recorder *r)
 {
 	return r->child_exited ? r->child_status : -1;
@@ -661,6 +791,8 @@ int ct_recorder_finish(struct ct_recorder *r, const char *status)
 	}
 	if (r->cl)
 		ct_clients_finish(r->cl);
+	if (r->o.flush)
+		note_error(r, r->o.flush(r->o.hook_arg));
 	r->end_ns = ct_mono_ns();
 	update_info(r);
 	snprintf(r->status, sizeof(r->status), "%s", status);

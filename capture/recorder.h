@@ -31,6 +31,23 @@ struct ct_recorder_opts {
 	int only_in_spans;
 	uint64_t reorder_ns; /* reorder window; 0: 20 ms */
 	char *const *command; /* for the manifest: argv of the command, or NULL */
+
+	/* For long-running use (crosstrace agent); all optional. */
+	const char *tool; /* the manifest's "tool"; NULL: "crosstrace record" */
+	const char *client_socket; /* listen there rather than in a private temporary dir */
+	uint64_t grace_ns; /* the trace directory's grace period; 0: its default */
+	unsigned max_chunks; /* retention (format/tracedir.h); 0: keep all */
+	uint64_t max_bytes;
+	void (*on_chunk)(void *arg, const char *what, unsigned index, const char *chunk_dir);
+	/* Called every round in place of ct_tracedir_tick, which it must call (directly or
+	 * through ct_foreign_tick) with now_ns. Returns 0 or a write error. */
+	int (*tick)(void *arg, uint64_t now_ns);
+	/* Called once before the trace directory is closed, for last writes. */
+	int (*flush)(void *arg);
+	void *hook_arg; /* for on_chunk, tick and flush */
+	/* Messages (one line, no newline); NULL: stderr with "crosstrace record: " before. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 struct ct_recorder;
@@ -64,6 +81,46 @@ int ct_recorder_attach(struct ct_recorder *r, pid_t pid, char *err, size_t errle
  * code when the trace directory cannot be written (recording stops; what was written stays).
  */
 int ct_recorder_run(struct ct_recorder *r, volatile sig_atomic_t *stop);
+
+/*
+ * One round of the drain loop, for callers that run their own loop: waits up to timeout_ms
+ * for kernel records, client data or an fd added with ct_recorder_add_fd (not at all while a
+ * backlog is being read), then drains, serves clients and ticks. Returns 0, or a negative code
+ * when the trace directory cannot be written.
+ */
+int ct_recorder_poll(struct ct_recorder *r, int timeout_ms);
+
+/* Makes fd (readable: the caller has work) end ct_recorder_poll's wait. Returns 0 or -errno. */
+int ct_recorder_add_fd(struct ct_recorder *r, int fd);
+
+/*
+ * Starts tracing the running process pid (and, with tree, its descendants) unless it is
+ * traced already, with a state dump of what was added. Unlike ct_recorder_attach the
+ * recording does not end when they exit. Returns the number of processes added, or a
+ * negative code (-ESRCH: no such process) with a message in err.
+ */
+int ct_recorder_watch(struct ct_recorder *r, pid_t pid, int tree, char *err, size_t errlen);
+
+/* Whether pid is traced now. */
+int ct_recorder_traces(struct ct_recorder *r, pid_t pid);
+
+/* The trace directory being written (owned by the recorder; valid until finish). */
+struct ct_tracedir *ct_recorder_tracedir(struct ct_recorder *r);
+
+/* The client socket's path, or NULL without one. */
+const char *ct_recorder_client_socket(const struct ct_recorder *r);
+
+struct ct_recorder_stats {
+	uint64_t kernel_records; /* delivered by the backend */
+	uint64_t kernel_lost; /* lost in the kernel or for want of memory */
+	uint64_t client_records, client_lost;
+	unsigned client_connections, client_open;
+	uint64_t events; /* written to the trace directory */
+	unsigned processes_added; /* by attach / watch */
+};
+
+/* Counters as of the last round. Owner thread only. */
+void ct_recorder_stats(const struct ct_recorder *r, struct ct_recorder_stats *st);
 
 /* The spawned command's wait status, or -1 when it has not exited. */
 int ct_recorder_child_status(const struct ct_recorder *r);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include "crosstrace/crosstrace.h"
@@ -78,6 +79,30 @@ static void peer_of(struct MHD_Connection *c, char *out, size_t len)
 	sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
 	inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
 	snprintf(out, len, "%s:%u", ip, ntohs(sin->sin_port));
+}
+
+/* The connection's two ends (for attributing spans to the local process that sent them). */
+static void conn_ends(struct MHD_Connection *c, struct ct_nbatch *b)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *fi =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin =
+			(const struct sockaddr_in *)(const void *)ci->client_addr;
+
+		b->peer_ip4 = sin->sin_addr.s_addr;
+		b->peer_port = ntohs(sin->sin_port);
+	}
+	if (fi && !getsockname(fi->connect_fd, (struct sockaddr *)&local, &len) &&
+	    local.sin_family == AF_INET) {
+		b->local_ip4 = local.sin_addr.s_addr;
+		b->local_port = ntohs(local.sin_port);
+	}
 }
 
 static enum MHD_Result send_body(struct MHD_Connection *c, unsigned status, const char *ctype,
@@ -361,6 +386,7 @@ static enum MHD_Result finish(struct ct_receiver *r, struct MHD_Connection *c, s
 	if (rejected)
 		logf_(r, "%s POST %s: %llu span(s) rejected, first: %s", q->peer, q->path,
 		      (unsigned long long)rejected, reject_msg);
+	conn_ends(c, b);
 	e = r->o.sink ? r->o.sink(r->o.sink_arg, b) : (ct_nbatch_free(b), 0);
 	if (e == CT_EFULL) {
 		atomic_fetch_add(&r->busy, 1);

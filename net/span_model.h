@@ -152,6 +152,13 @@ struct ct_nbatch {
 	uint32_t n_spans, cap_spans;
 	uint64_t rejected;
 	char reject_msg[160]; /* the first reason a span was rejected */
+	/*
+	 * Set by the HTTP receivers: the TCP connection the request came on (IPv4, network
+	 * byte order; 0 when unknown), so that spans without a process id (Zipkin) can be
+	 * attributed to the local process owning the client's socket.
+	 */
+	uint32_t peer_ip4, local_ip4;
+	uint16_t peer_port, local_port; /* host byte order */
 };
 
 /* Allocates an empty batch. Returns 0 or -ENOMEM. Free with ct_nbatch_free. */

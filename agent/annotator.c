@@ -1,0 +1,860 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The annotator thread (see annotator.h): sealed chunks in, annotated spans out. A chunk's
+ * events (kernel, native clients; the "foreign" stream is skipped, the feed supplies received
+ * spans) are merged in time order with the feed's span events of the same range, mapped into
+ * a partial and reduced into the running result; then settled spans are matched with their
+ * originals, annotated and submitted, one exporter call per received batch.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/analysis.h"
+#include "annotator.h"
+#include "crosstrace/crosstrace.h"
+#include "format/trace_reader.h"
+#include "log.h"
+#include "util/clock.h"
+
+#define EXPIRE_MARGIN_NS 100000000ull /* past the analysis' loss grace (50 ms) */
+#define MAX_CHILD_SPANS 1000
+
+struct qchunk {
+	unsigned index;
+	uint64_t begin, end;
+	char dir[PATH_MAX];
+};
+
+/* A span ready to export: a received one (sp) or a native one (b/idx of the native batch). */
+struct out {
+	struct ct_nbatch *b;
+	uint32_t idx;
+	struct ct_feed_span *sp; /* NULL for native spans */
+};
+
+struct evvec {
+	struct ct_event *v;
+	size_t n, cap;
+	int oom;
+};
+
+struct ct_annotator {
+	struct ct_annotator_opts o;
+	struct ct_an_config cfg;
+	pthread_t th;
+	int started;
+	int debug; /* CROSSTRACE_AGENT_DEBUG set: a log line per chunk */
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct qchunk *q; /* under mu */
+	size_t q_head, q_n, q_cap;
+	int finishing;
+	struct ct_annotator_stats pub; /* under mu: published after each round */
+
+	/* thread only */
+	struct ct_annotator_stats st;
+	struct ct_partial *run; /* the running result (at_start) */
+	uint64_t analysed_until;
+	int64_t offset_ns; /* clock offset of the chunk being analysed (native spans) */
+	struct evvec fe; /* the feed's events of one chunk */
+	struct out *outs;
+	size_t n_out, cap_out;
+	struct ct_nbatch *native; /* native spans of this round */
+	uint32_t *native_res; /* pid per resource of native */
+};
+
+/* ---- output list ---- */
+
+static void add_out(struct ct_annotator *a, struct ct_nbatch *b, uint32_t idx,
+		    struct ct_feed_span *sp)
+{
+	if (a->n_out == a->cap_out) {
+		size_t cap = a->cap_out ? a->cap_out * 2 : 1024;
+		struct out *n = realloc(a->outs, cap * sizeof(*n));
+
+		if (!n) {
+			/* Cannot even list it: release a received span (counted as refused). */
+			if (sp)
+				ct_feed_release(a->o.feed, &sp, 1);
+			a->st.export_refused++;
+			return;
+		}
+		a->outs = n;
+		a->cap_out = cap;
+	}
+	a->outs[a->n_out++] = (struct out){b, idx, sp};
+}
+
+static int cmp_out(const void *x, const void *y)
+{
+	const struct out *a = x, *b = y;
+
+	if (a->b != b->b)
+		return (uintptr_t)a->b < (uintptr_t)b->b ? -1 : 1;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Submits everything listed, one exporter call per batch, then releases received spans. */
+static void flush_out(struct ct_annotator *a)
+{
+	uint32_t *idx = NULL;
+	size_t i = 0;
+
+	if (!a->n_out)
+		return;
+	qsort(a->outs, a->n_out, sizeof(*a->outs), cmp_out);
+	idx = malloc(a->n_out * sizeof(*idx));
+	while (i < a->n_out) {
+		struct ct_nbatch *b = a->outs[i].b;
+		size_t j = i;
+		uint32_t n = 0;
+
+		while (j < a->n_out && a->outs[j].b == b) {
+			if (idx)
+				idx[n++] = a->outs[j].idx;
+			j++;
+		}
+		if (idx && n) {
+			int e = 0;
+
+			if (a->o.exporter)
+				e = ct_otlp_exporter_submit(a->o.exporter, b, idx, n);
+			if (e == CT_EFULL)
+				a->st.export_refused += n;
+			else
+				a->st.submitted += n;
+			if (a->o.exported)
+				a->o.exported(a->o.arg, b, idx, n);
+		}
+		for (size_t k = i; k < j; k++)
+			if (a->outs[k].sp)
+				ct_feed_release(a->o.feed, &a->outs[k].sp, 1);
+		i = j;
+	}
+	free(idx);
+	a->n_out = 0;
+	if (a->native) {
+		ct_nbatch_free(a->native);
+		a->native = NULL;
+		free(a->native_res);
+		a->native_res = NULL;
+	}
+}
+
+/* ---- annotation attributes ---- */
+
+static const char *inc_name(unsigned bit)
+{
+	static const char *const names[] = {"lost-events",    "missing-chunk", "unknown-events",
+					    "no-kernel-data", "not-ended",     "no-start",
+					    "process-wide",   "too-long",      "read-errors"};
+
+	return bit < 9 ? names[bit] : "?";
+}
+
+static void id_bytes(uint8_t *out, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		out[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* A stable id for a syscall child span (never 0), as the file export makes it. */
+static uint64_t child_id(uint64_t parent, uint64_t entry, int32_t tid, uint16_t nr)
+{
+	uint64_t z =
+		parent ^ (entry * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)tid << 32) ^ nr;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return z ? z : 1;
+}
+
+static uint64_t to_wall(uint64_t mono, int64_t offset)
+{
+	return (uint64_t)((int64_t)mono + offset);
+}
+
+/* Syscall time of the span by call name, most time first: "read 3x 45us, openat 1x 12us". */
+static void syscall_summary(const struct ct_partial *p, const struct ct_an_span *v, char *out,
+			    size_t size)
+{
+	struct {
+		char name[24];
+		uint64_t count, ns;
+	} agg[16];
+	unsigned n = 0;
+	size_t len = 0;
+
+	out[0] = 0;
+	for (uint32_t i = 0; i < v->n_sums; i++) {
+		struct ct_an_sum s;
+		char nb[24];
+		unsigned k;
+
+		if (ct_an_span_sum(p, v, i, &s, nb, sizeof(nb)))
+			continue;
+		for (k = 0; k < n && strcmp(agg[k].name, s.name); k++)
+			;
+		if (k == n) {
+			if (n == 16)
+				continue;
+			snprintf(agg[n].name, sizeof(agg[n].name), "%s", s.name);
+			agg[n].count = agg[n].ns = 0;
+			n++;
+		}
+		agg[k].count += s.count;
+		agg[k].ns += s.ns;
+	}
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && agg[j - 1].ns < agg[j].ns; j--) {
+			__typeof__(agg[0]) t = agg[j];
+
+			agg[j] = agg[j - 1];
+			agg[j - 1] = t;
+		}
+	for (unsigned i = 0; i < n && i < 8 && len + 1 < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s %" PRIu64 "x %" PRIu64 "us",
+					i ? ", " : "", agg[i].name, agg[i].count, agg[i].ns / 1000);
+}
+
+/*
+ * Adds the annotation of settled span v to span si of b; with detail, its syscalls as child
+ * spans (wall-clock times through offset, the one its own times were converted with).
+ */
+static void annotate(struct ct_annotator *a, const struct ct_partial *p, const struct ct_an_span *v,
+		     struct ct_nbatch *b, uint32_t si, uint64_t uncertainty, int64_t offset)
+{
+	uint64_t d = v->end_ns - v->start_ns;
+	struct ct_nspan *s = &b->spans[si];
+	char key[64], buf[640], text[600];
+	int detail;
+
+	ct_nspan_annotate_str(b, s, "annotation", "kernel");
+	if (v->tid > 0) {
+		ct_nspan_annotate_str(b, s, "attribution", "thread");
+	} else {
+		snprintf(buf, sizeof(buf),
+			 "process: the span carries no thread.id, so the kernel activity of every "
+			 "thread of pid %d counts",
+			 (int)v->pid);
+		ct_nspan_annotate_str(b, s, "attribution", buf);
+	}
+	ct_nspan_annotate_int(b, s, "time_uncertainty_ns", (int64_t)uncertainty);
+	for (unsigned c = 0; c < CT_CAT_N; c++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s", ct_cat_name(c));
+		for (char *q = name; *q; q++)
+			if (*q == '-')
+				*q = '_';
+		snprintf(key, sizeof(key), "time.%s_ns", name);
+		ct_nspan_annotate_int(b, s, key, (int64_t)v->cat[c]);
+	}
+	ct_nspan_annotate_int(b, s, "own_ns", (int64_t)(d - v->cat[CT_CAT_CHILDREN]));
+	for (uint32_t i = 0; i < v->n_causes && i < 3; i++) {
+		struct ct_an_cause c;
+
+		if (ct_an_span_cause(p, v, i, &c, text, sizeof(text)))
+			break;
+		snprintf(key, sizeof(key), "cause.%u", i + 1);
+		snprintf(buf, sizeof(buf), "%u%% %s: %s", d ? (unsigned)(c.ns * 100 / d) : 0,
+			 ct_cat_name(c.cat), c.text);
+		ct_nspan_annotate_str(b, s, key, buf);
+	}
+	syscall_summary(p, v, buf, sizeof(buf));
+	if (buf[0])
+		ct_nspan_annotate_str(b, s, "syscalls", buf);
+	if (v->cat[CT_CAT_INACTIVE] == d && d && v->tid <= 0 && !v->n_sums) {
+		snprintf(buf, sizeof(buf),
+			 "no kernel activity of pid %d was recorded during the span (is the "
+			 "process watched?)",
+			 (int)v->pid);
+		ct_nspan_annotate_str(b, s, "note", buf);
+	}
+	if (v->incomplete) {
+		size_t n = 0;
+
+		buf[0] = 0;
+		for (unsigned bit = 0; bit < 9; bit++)
+			if (v->incomplete & (1u << bit))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+						      n ? "," : "", inc_name(bit));
+		ct_nspan_annotate_str(b, s, "incomplete", buf);
+	}
+	if (v->root && v->cp_segments) {
+		ct_nspan_annotate_int(b, s, "critical_path.own_process_ns",
+				      (int64_t)v->cp_own_process_ns);
+		ct_nspan_annotate_int(b, s, "critical_path.segments", v->cp_segments);
+	}
+	detail = v->detailed && (a->o.detail_all || (a->o.threshold_ns && d >= a->o.threshold_ns));
+	if (!detail)
+		return;
+	if (v->syscalls_omitted)
+		ct_nspan_annotate_int(b, s, "syscalls_omitted", v->syscalls_omitted);
+	for (uint32_t i = 0; i < v->n_syscalls && i < MAX_CHILD_SPANS; i++) {
+		struct ct_an_syscall sc;
+		struct ct_nspan *c;
+		char nb[24], args[160];
+		uint64_t end;
+
+		if (ct_an_span_syscall(p, v, i, &sc, nb, sizeof(nb)))
+			break;
+		/* Adding a span may move the array: take the parent again afterwards. */
+		c = ct_nbatch_add_span(b, b->spans[si].resource, b->spans[si].scope);
+		if (!c)
+			break;
+		s = &b->spans[si];
+		memcpy(c->trace_id, s->trace_id, 16);
+		memcpy(c->parent_id, s->span_id, 8);
+		id_bytes(c->span_id, child_id(v->id, sc.entry_ns, sc.tid, sc.nr));
+		c->flags = s->flags & 0xff;
+		snprintf(args, sizeof(args), "syscall %s", sc.name);
+		c->name = ct_arena_strndup(&b->arena, args, strlen(args));
+		if (!c->name)
+			c->name = "syscall";
+		c->kind = CT_NKIND_INTERNAL;
+		end = sc.exit_ns == UINT64_MAX ? v->end_ns : sc.exit_ns;
+		c->start_ns = to_wall(sc.entry_ns, offset);
+		c->end_ns = to_wall(end < sc.entry_ns ? sc.entry_ns : end, offset);
+		c->time_resolution_ns = s->time_resolution_ns;
+		ct_nspan_annotate_str(b, c, "syscall.name", sc.name);
+		snprintf(args, sizeof(args), "0x%llx,0x%llx,0x%llx,0x%llx,0x%llx,0x%llx",
+			 (unsigned long long)sc.args[0], (unsigned long long)sc.args[1],
+			 (unsigned long long)sc.args[2], (unsigned long long)sc.args[3],
+			 (unsigned long long)sc.args[4], (unsigned long long)sc.args[5]);
+		ct_nspan_annotate_str(b, c, "syscall.args", args);
+		if (sc.fd >= 0)
+			ct_nspan_annotate_int(b, c, "syscall.fd", sc.fd);
+		if (sc.target[0])
+			ct_nspan_annotate_str(b, c, "syscall.target", sc.target);
+		if (sc.exit_ns != UINT64_MAX) {
+			ct_nspan_annotate_int(b, c, "syscall.ret", sc.ret);
+			if (sc.ret < 0 && sc.ret > -4096)
+				ct_nspan_annotate_int(b, c, "syscall.errno", -sc.ret);
+		}
+		ct_nattrs_add_int(b, &c->attrs, "thread.id", sc.tid);
+		ct_nspan_annotate_str(b, c, "annotation", "syscall");
+		a->st.syscall_spans++;
+		add_out(a, b, b->n_spans - 1, NULL);
+	}
+}
+
+static const char *reason_text(unsigned r)
+{
+	switch (r) {
+	case CT_FEED_LATE:
+		return "none: the span arrived after the kernel data of its time was analysed "
+		       "(raise span-delay)";
+	case CT_FEED_NO_PID:
+		return "none: no process id (no process.pid resource attribute, and the sender "
+		       "is not a local TCP peer)";
+	case CT_FEED_UNSETTLED:
+		return "none: the analysis gave no result for this span";
+	case CT_FEED_FUTURE:
+		return "none: the span's times lie ahead of this host's clock";
+	case CT_FEED_SHUTDOWN:
+		return "none: the agent stopped before the span's kernel data was complete";
+	case CT_FEED_DUPLICATE:
+		return "none: a span with the same id was already waiting (a retried request?)";
+	default:
+		return NULL;
+	}
+}
+
+/* ---- native client spans ---- */
+
+static uint32_t native_resource(struct ct_annotator *a, const struct ct_partial *p, int32_t pid)
+{
+	struct ct_nbatch *b = a->native;
+	const char *service, *sdk, *host;
+	struct ct_nresource *r;
+	char buf[64];
+	uint32_t *res;
+
+	for (uint32_t i = 0; i < b->n_resources; i++)
+		if (a->native_res[i] == (uint32_t)pid)
+			return i;
+	res = realloc(a->native_res, (b->n_resources + 1) * sizeof(*res));
+	if (!res)
+		return UINT32_MAX;
+	a->native_res = res;
+	r = ct_nbatch_add_resource(b);
+	if (!r)
+		return UINT32_MAX;
+	res[b->n_resources - 1] = (uint32_t)pid;
+	ct_an_process(p, pid, &service, &sdk, &host, buf, sizeof(buf));
+	ct_nattrs_add_str(b, &r->attrs, "service.name", service);
+	ct_nattrs_add_int(b, &r->attrs, "process.pid", pid);
+	if (host[0])
+		ct_nattrs_add_str(b, &r->attrs, "host.name", host);
+	if (sdk[0])
+		ct_nattrs_add_str(b, &r->attrs, "telemetry.sdk.name", sdk);
+	ct_nresource_derive(r);
+	return b->n_resources - 1;
+}
+
+static void add_attr(struct ct_nbatch *b, struct ct_nattrs *to, const struct ct_an_attr *at)
+{
+	switch (at->type) {
+	case 1:
+		ct_nattrs_add_str(b, to, at->key, at->s);
+		break;
+	case 2:
+		ct_nattrs_add_int(b, to, at->key, at->i);
+		break;
+	case 3:
+		ct_nattrs_add_double(b, to, at->key, at->d);
+		break;
+	default:
+		ct_nattrs_add_bool(b, to, at->key, (int)at->i);
+		break;
+	}
+}
+
+static void native_span(struct ct_annotator *a, const struct ct_partial *p,
+			const struct ct_an_span *v)
+{
+	struct ct_nspan *s;
+	uint32_t res, si;
+
+	if (!a->native && ct_nbatch_new(&a->native, "crosstrace"))
+		return;
+	if (!a->native->n_scopes) {
+		struct ct_nscope *sc = ct_nbatch_add_scope(a->native);
+
+		if (!sc)
+			return;
+		sc->name = "crosstrace";
+	}
+	res = native_resource(a, p, v->pid);
+	if (res == UINT32_MAX)
+		return;
+	s = ct_nbatch_add_span(a->native, res, 0);
+	if (!s)
+		return;
+	si = a->native->n_spans - 1;
+	id_bytes(s->trace_id, v->trace_hi);
+	id_bytes(s->trace_id + 8, v->trace_lo);
+	id_bytes(s->span_id, v->id);
+	id_bytes(s->parent_id, v->parent);
+	s->flags = 1; /* sampled */
+	s->name = ct_arena_strndup(&a->native->arena, v->name, strlen(v->name));
+	if (!s->name)
+		s->name = "";
+	s->kind = v->kind <= 5 ? v->kind : 0;
+	s->status = v->status <= 2 ? v->status : 0;
+	s->status_message =
+		ct_arena_strndup(&a->native->arena, v->status_message, strlen(v->status_message));
+	if (!s->status_message)
+		s->status_message = "";
+	s->start_ns = to_wall(v->start_ns, a->offset_ns);
+	s->end_ns = to_wall(v->end_ns, a->offset_ns);
+	for (uint32_t i = 0; i < v->n_events; i++) {
+		struct ct_an_event e;
+		struct ct_nevent *ne = ct_nspan_add_event(a->native, &a->native->spans[si]);
+
+		if (ct_an_span_event(v, i, &e) || !ne)
+			break;
+		ne->time_ns = to_wall(e.time_ns, a->offset_ns);
+		ne->name = ct_arena_strndup(&a->native->arena, e.name, strlen(e.name));
+		for (uint32_t k = 0; k < v->n_attrs; k++) {
+			struct ct_an_attr at;
+
+			if (!ct_an_span_attr(v, k, &at) && at.owner == e.index)
+				add_attr(a->native, &ne->attrs, &at);
+		}
+	}
+	for (uint32_t i = 0; i < v->n_links; i++) {
+		struct ct_an_link l;
+		struct ct_nlink *nl = ct_nspan_add_link(a->native, &a->native->spans[si]);
+
+		if (ct_an_span_link(v, i, &l) || !nl)
+			break;
+		id_bytes(nl->trace_id, l.trace_hi);
+		id_bytes(nl->trace_id + 8, l.trace_lo);
+		id_bytes(nl->span_id, l.span);
+		nl->trace_state = "";
+		nl->flags = l.flags;
+		for (uint32_t k = 0; k < v->n_attrs; k++) {
+			struct ct_an_attr at;
+
+			if (!ct_an_span_attr(v, k, &at) && at.owner == (0x8000 | l.index))
+				add_attr(a->native, &nl->attrs, &at);
+		}
+	}
+	for (uint32_t k = 0; k < v->n_attrs; k++) {
+		struct ct_an_attr at;
+
+		if (!ct_an_span_attr(v, k, &at) && at.owner == 0)
+			add_attr(a->native, &a->native->spans[si].attrs, &at);
+	}
+	if (v->tid > 0)
+		ct_nattrs_add_int(a->native, &a->native->spans[si].attrs, "thread.id", v->tid);
+	annotate(a, p, v, a->native, si, 0, a->offset_ns);
+	a->st.native++;
+	add_out(a, a->native, si, NULL);
+}
+
+/* ---- settled spans ---- */
+
+static void on_settled(void *arg, const struct ct_partial *p, const struct ct_an_span *v)
+{
+	struct ct_annotator *a = arg;
+	struct ct_feed_span *sp = ct_feed_claim(a->o.feed, v->trace_lo, v->id, v->pid);
+	const char *service, *sdk, *host;
+	char buf[64];
+
+	if (sp) {
+		annotate(a, p, v, sp->b, sp->idx, sp->uncertainty_ns, sp->offset_ns);
+		a->st.annotated++;
+		add_out(a, sp->b, sp->idx, sp);
+		return;
+	}
+	/* Not a received span: a native client's (its process said who it is). */
+	ct_an_process(p, v->pid, &service, &sdk, &host, buf, sizeof(buf));
+	if (strncmp(sdk, "crosstrace", 10))
+		return;
+	if (a->o.slow_native && a->o.threshold_ns && v->end_ns - v->start_ns >= a->o.threshold_ns)
+		a->o.slow_native(a->o.arg, v->start_ns, v->end_ns, v->trace_hi, v->trace_lo, v->id,
+				 v->pid, v->name);
+	native_span(a, p, v);
+}
+
+/* Spans the feed hands back without annotation. */
+static void take_ready(struct ct_annotator *a, uint64_t expire_before)
+{
+	struct ct_feed_span *v[512];
+	size_t n;
+
+	while ((n = ct_feed_take_ready(a->o.feed, expire_before, v, 512)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			const char *why = reason_text(v[i]->reason);
+
+			if (why)
+				ct_nspan_annotate_str(v[i]->b, &v[i]->b->spans[v[i]->idx],
+						      "annotation", why);
+			a->st.unannotated++;
+			add_out(a, v[i]->b, v[i]->idx, v[i]);
+		}
+		if (n < 512)
+			break;
+	}
+}
+
+/* ---- chunks ---- */
+
+static void push_ev(void *arg, const struct ct_event *ev)
+{
+	struct evvec *v = arg;
+
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 4096;
+		struct ct_event *n = realloc(v->v, cap * sizeof(*n));
+
+		if (!n) {
+			v->oom = 1;
+			return;
+		}
+		v->v = n;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *ev;
+}
+
+static void read_error(void *arg, int code, const char *msg)
+{
+	(void)arg;
+	(void)code;
+	ct_agent_log("annotator: %s", msg);
+}
+
+/* A pinned chunk holds only files (metadata and streams): links to drop. */
+static void remove_dir(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	char p[PATH_MAX + 256];
+
+	if (!dir[0] || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
+static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
+{
+	struct ct_partial *p = NULL;
+	struct ct_chunk_reader *r = NULL;
+	struct ct_event ev;
+	char err[600];
+	uint64_t n = 0;
+	size_t k = 0;
+	unsigned foreign = UINT_MAX;
+	int first = !a->run;
+
+	a->fe.n = 0;
+	ct_feed_take_events(a->o.feed, c->end, push_ev, &a->fe);
+	if (c->dir[0] && ct_chunk_reader_open(&r, c->dir, read_error, a, err, sizeof(err))) {
+		ct_agent_log("annotator: chunk %u cannot be read (%s): its time counts as missing",
+			     c->index, err);
+		r = NULL;
+	}
+	if (!r && !first) {
+		/* A gap: thread states unknown across it; the feed's spans still count. */
+		if (!ct_partial_new_gap(&p, &a->cfg, c->begin, c->end, 0))
+			ct_partial_reduce(a->run, p);
+		p = NULL;
+		a->st.chunks_missing++;
+	}
+	if (r) {
+		for (unsigned i = 0; i < ct_chunk_reader_stream_count(r); i++)
+			if (!strcmp(ct_chunk_reader_stream_name(r, i), "foreign"))
+				foreign = i;
+		a->offset_ns = ct_chunk_reader_clock_offset(r);
+	}
+	if (first) {
+		if (ct_partial_new(&a->run, &a->cfg, c->begin, 1))
+			return 0;
+		p = a->run;
+	} else if (r || a->fe.n) {
+		if (ct_partial_new(&p, &a->cfg, c->begin, 0))
+			p = NULL;
+	}
+	if (p) {
+		int more = r ? ct_chunk_reader_next(r, &ev) > 0 : 0;
+
+		/* Merge: chunk events and the feed's, by time (the feed's after at equal times:
+		 * a span's scope follows kernel events of the same instant). */
+		while (more || k < a->fe.n) {
+			if (more && (k == a->fe.n || ev.ts <= a->fe.v[k].ts)) {
+				if (ev.stream != foreign) {
+					ct_partial_feed(p, &ev);
+					n++;
+				}
+				more = ct_chunk_reader_next(r, &ev) > 0;
+			} else {
+				ct_partial_feed(p, &a->fe.v[k++]);
+				n++;
+			}
+		}
+		if (r && ct_chunk_reader_errors(r))
+			ct_partial_loss(p, c->begin, c->end, "read-errors");
+		if (r && ct_chunk_reader_discarded(r))
+			ct_partial_loss(p, c->begin, c->end, "lost-events");
+		if (p != a->run) {
+			ct_partial_end(p, c->end);
+			ct_partial_reduce(a->run, p);
+		}
+	}
+	if (r) {
+		ct_chunk_reader_close(r);
+		a->st.chunks_analysed++;
+	}
+	ct_partial_advance(a->run, c->end);
+	{
+		unsigned taken = ct_partial_take_spans(a->run, on_settled, a);
+
+		if (a->debug) {
+			struct ct_result_stats rs;
+
+			ct_result_stats(a->run, &rs);
+			ct_agent_log("annotator: chunk %u [%" PRIu64 ", %" PRIu64 "): %" PRIu64
+				     " events (%zu from received spans), %u spans settled, "
+				     "anomalies so far %" PRIu64,
+				     c->index, c->begin, c->end, n, a->fe.n, taken, rs.anomalies);
+		}
+	}
+	a->analysed_until = c->end;
+	if (a->fe.oom)
+		ct_agent_log("annotator: out of memory for the spans of chunk %u", c->index);
+	a->fe.oom = 0;
+	return n;
+}
+
+/* Called with mu held. */
+static void publish(struct ct_annotator *a)
+{
+	if (a->run) {
+		struct ct_result_stats rs;
+
+		ct_result_stats(a->run, &rs);
+		a->st.anomalies = rs.anomalies;
+		a->st.oom = rs.oom;
+	}
+	a->st.analysed_until = a->analysed_until;
+	a->pub = a->st;
+}
+
+static void *thread_main(void *arg)
+{
+	struct ct_annotator *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		struct qchunk c;
+		int have = 0, finishing = a->finishing;
+		uint64_t now = ct_mono_ns();
+
+		if (a->q_n) {
+			const struct qchunk *h = &a->q[a->q_head];
+
+			if (finishing || now >= h->end + a->o.span_delay_ns) {
+				c = *h;
+				a->q_head++;
+				a->q_n--;
+				have = 1;
+			}
+		}
+		if (!have && finishing)
+			break;
+		pthread_mutex_unlock(&a->mu);
+		if (have) {
+			a->st.events += analyse(a, &c);
+			remove_dir(c.dir);
+		}
+		/* Unannotated spans go out at once; waiting ones once their time is analysed
+		 * (or, without kernel capture, never: they are all handed back at arrival). */
+		take_ready(a, a->analysed_until > EXPIRE_MARGIN_NS
+				      ? a->analysed_until - EXPIRE_MARGIN_NS
+				      : 0);
+		flush_out(a);
+		pthread_mutex_lock(&a->mu);
+		publish(a);
+		if (!have && !a->finishing) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	/* Finishing: what is still open is closed at the last event, then everything left goes
+	 * out without annotation. */
+	if (a->run) {
+		ct_partial_finish(a->run);
+		ct_partial_take_spans(a->run, on_settled, a);
+	}
+	take_ready(a, UINT64_MAX);
+	flush_out(a);
+	pthread_mutex_lock(&a->mu);
+	publish(a);
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+int ct_annotator_new(struct ct_annotator **out, const struct ct_annotator_opts *o)
+{
+	struct ct_annotator *a = calloc(1, sizeof(*a));
+	int e;
+
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->debug = getenv("CROSSTRACE_AGENT_DEBUG") != NULL;
+	a->cfg.keep_spans = 1;
+	a->cfg.threshold_ns = o->threshold_ns;
+	a->cfg.detail_all = o->detail_all;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	e = pthread_create(&a->th, NULL, thread_main, a);
+	if (e) {
+		pthread_mutex_destroy(&a->mu);
+		pthread_cond_destroy(&a->cv);
+		free(a);
+		return -e;
+	}
+	a->started = 1;
+	*out = a;
+	return 0;
+}
+
+void ct_annotator_chunk(struct ct_annotator *a, unsigned index, uint64_t begin_ns, uint64_t end_ns,
+			const char *dir)
+{
+	pthread_mutex_lock(&a->mu);
+	if (a->q_head && a->q_head == a->q_cap - a->q_n) {
+		memmove(a->q, a->q + a->q_head, a->q_n * sizeof(*a->q));
+		a->q_head = 0;
+	}
+	if (a->q_head + a->q_n == a->q_cap) {
+		size_t cap = a->q_cap ? a->q_cap * 2 : 16;
+		struct qchunk *n = realloc(a->q, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&a->mu);
+			ct_agent_log("annotator: out of memory: chunk %u not analysed", index);
+			return;
+		}
+		a->q = n;
+		a->q_cap = cap;
+	}
+	a->q[a->q_head + a->q_n] =
+		(struct qchunk){.index = index, .begin = begin_ns, .end = end_ns};
+	snprintf(a->q[a->q_head + a->q_n].dir, PATH_MAX, "%s", dir ? dir : "");
+	a->q_n++;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+void ct_annotator_stats(struct ct_annotator *a, struct ct_annotator_stats *st)
+{
+	pthread_mutex_lock(&a->mu);
+	*st = a->pub;
+	pthread_mutex_unlock(&a->mu);
+	{
+		uint64_t now = ct_mono_ns();
+
+		st->lag_ns = st->analysed_until && now > st->analysed_until
+				     ? now - st->analysed_until
+				     : 0;
+	}
+}
+
+void ct_annotator_finish(struct ct_annotator *a)
+{
+	if (!a->started)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->finishing = 1;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->th, NULL);
+	a->started = 0;
+}
+
+void ct_annotator_free(struct ct_annotator *a)
+{
+	if (!a)
+		return;
+	ct_annotator_finish(a);
+	ct_partial_free(a->run);
+	free(a->fe.v);
+	free(a->outs);
+	ct_nbatch_free(a->native);
+	free(a->native_res);
+	free(a->q);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The feed of received spans (see feed.h). Each waiting span has two records, its start and
+ * its end, in a pool sorted when the annotator takes a time range. At equal timestamps the
+ * order is: ends of spans (innermost, i.e. latest started, first), then starts (outermost,
+ * i.e. latest ending, first), then ends of zero-length spans, so that nested spans enter
+ * and leave their scopes in nesting order whatever order they arrived in. Scopes that still
+ * end out of nesting order (concurrent spans of one process) are repaired: the spans above
+ * are left and entered again, so the analysis always sees a consistent stack.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crosstrace/crosstrace.h"
+#include "feed.h"
+#include "util/clock.h"
+
+struct ct_feed_batch {
+	struct ct_nbatch *b;
+	uint32_t refs; /* spans not released yet; guarded by the feed's mutex */
+	uint64_t bytes;
+};
+
+enum { ST_QUEUED = 1, ST_ENTERED, ST_ENDED, ST_OUT };
+
+struct rec {
+	uint64_t ts;
+	uint64_t tb; /* tie-break within a class */
+	uint64_t seq;
+	struct ct_feed_span *sp;
+	uint8_t cls; /* 0 end, 1 start, 2 end of a zero-length span */
+};
+
+/* A (pid, tid) scope stack as the analysis sees it. */
+struct stack {
+	int32_t pid, tid;
+	struct ct_feed_span **v;
+	uint32_t n, cap;
+	struct stack *next;
+};
+
+#define HBITS 16
+#define SBITS 10
+
+struct ct_feed {
+	struct ct_feed_opts o;
+	pthread_mutex_t mu;
+	/* under mu */
+	struct rec *pool;
+	size_t n_pool, cap_pool;
+	struct ct_feed_span *hash[1 << HBITS]; /* queued spans by id */
+	struct ct_feed_span **ready; /* handed back unannotated, waiting for the annotator */
+	size_t n_ready, cap_ready;
+	struct ct_feed_span **ended; /* ended (end record fed), in end order */
+	size_t ended_head, n_ended, cap_ended;
+	uint64_t seq, analysed_until;
+	struct ct_feed_stats st;
+	/* annotator thread only */
+	struct stack *stacks[1 << SBITS];
+	struct rec *take;
+	size_t cap_take;
+};
+
+const char *ct_feed_reason_name(unsigned reason)
+{
+	static const char *const names[CT_FEED_NREASONS] = {
+		"annotated", "late",	     "no-pid",	 "upstream", "off",
+		"unsettled", "future-times", "shutdown", "duplicate"};
+
+	return reason < CT_FEED_NREASONS ? names[reason] : "?";
+}
+
+int ct_feed_new(struct ct_feed **out, const struct ct_feed_opts *o)
+{
+	struct ct_feed *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->o = *o;
+	if (!f->o.max_ahead_ns)
+		f->o.max_ahead_ns = 60000000000ull;
+	pthread_mutex_init(&f->mu, NULL);
+	*out = f;
+	return 0;
+}
+
+static unsigned hslot(uint64_t id)
+{
+	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> (64 - HBITS));
+}
+
+static struct ct_feed_span **hfind(struct ct_feed *f, uint64_t id, uint64_t trace_lo)
+{
+	struct ct_feed_span **p = &f->hash[hslot(id)];
+
+	while (*p && ((*p)->id != id || (*p)->trace_lo != trace_lo))
+		p = &(*p)->hnext;
+	return p;
+}
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t c = *cap ? *cap : 256;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	n = realloc(*v, c * elem);
+	if (!n)
+		return -ENOMEM;
+	*v = n;
+	*cap = c;
+	return 0;
+}
+
+/* Called with mu held. */
+static int push_ready(struct ct_feed *f, struct ct_feed_span *sp, uint8_t reason)
+{
+	if (grow((void **)&f->ready, &f->cap_ready, f->n_ready + 1, sizeof(*f->ready)))
+		return -ENOMEM;
+	sp->reason = reason;
+	sp->state = ST_OUT;
+	f->ready[f->n_ready++] = sp;
+	return 0;
+}
+
+static int upstream_annotated(const struct ct_nspan *s)
+{
+	return ct_nattrs_find(&s->attrs, "crosstrace.annotation") != NULL;
+}
+
+/* Memory a held batch is charged for (fixed at reservation: b does not change until added). */
+static uint64_t batch_bytes(const struct ct_nbatch *b)
+{
+	return b->arena.total + sizeof(struct ct_feed_batch) +
+	       b->n_spans * sizeof(struct ct_feed_span);
+}
+
+int ct_feed_reserve(struct ct_feed *f, const struct ct_nbatch *b)
+{
+	uint64_t bytes = batch_bytes(b);
+	int e = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->st.spans_held + b->n_spans > f->o.max_spans ||
+	    f->st.bytes_held + bytes > f->o.max_bytes) {
+		f->st.refused += b->n_spans;
+		e = CT_EFULL;
+	} else {
+		f->st.spans_held += b->n_spans;
+		f->st.bytes_held += bytes;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return e;
+}
+
+void ct_feed_unreserve(struct ct_feed *f, const struct ct_nbatch *b)
+{
+	pthread_mutex_lock(&f->mu);
+	f->st.spans_held -= b->n_spans;
+	f->st.bytes_held -= batch_bytes(b);
+	pthread_mutex_unlock(&f->mu);
+}
+
+int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_clock *c)
+{
+	struct ct_feed_batch *fb;
+	struct ct_feed_span *sp;
+	uint64_t bytes = batch_bytes(b);
+	uint64_t now = ct_mono_ns();
+
+	if (!b->n_spans) {
+		ct_feed_unreserve(f, b);
+		ct_nbatch_free(b);
+		return 0;
+	}
+	fb = calloc(1, sizeof(*fb));
+	sp = calloc(b->n_spans, sizeof(*sp));
+	if (!fb || !sp) {
+		free(fb);
+		free(sp);
+		ct_feed_unreserve(f, b);
+		return -ENOMEM;
+	}
+	fb->b = b;
+	fb->bytes = bytes;
+	fb->refs = b->n_spans;
+	for (uint32_t i = 0; i < b->n_spans; i++) {
+		const struct ct_nspan *s = &b->spans[i];
+
+		sp[i].fb = fb;
+		sp[i].b = b;
+		sp[i].idx = i;
+		sp[i].start = ct_span_ev_mono(c, s->start_ns);
+		sp[i].end = ct_span_ev_mono(c, s->end_ns);
+		if (sp[i].end < sp[i].start)
+			sp[i].end = sp[i].start;
+		sp[i].offset_ns = c->offset_ns;
+		sp[i].uncertainty_ns = c->uncertainty_ns + s->time_resolution_ns;
+		sp[i].pid = b->resources[s->resource].pid;
+		sp[i].tid = ct_nspan_thread_id(s);
+		sp[i].id = ct_id_u64(s->span_id);
+		sp[i].trace_lo = ct_id_u64(s->trace_id + 8);
+	}
+	pthread_mutex_lock(&f->mu);
+	/* Reserve the records first: after this point nothing can fail half-way. */
+	if (grow((void **)&f->pool, &f->cap_pool, f->n_pool + 2 * (size_t)b->n_spans,
+		 sizeof(*f->pool)) ||
+	    grow((void **)&f->ready, &f->cap_ready, f->n_ready + b->n_spans, sizeof(*f->ready))) {
+		f->st.spans_held -= b->n_spans;
+		f->st.bytes_held -= bytes;
+		pthread_mutex_unlock(&f->mu);
+		free(sp);
+		free(fb);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < b->n_spans; i++) {
+		struct ct_feed_span *x = &sp[i];
+		struct ct_feed_span **slot;
+		uint8_t why = CT_FEED_ANNOTATED;
+
+		if (!f->o.annotate)
+			why = CT_FEED_OFF;
+		else if (upstream_annotated(&b->spans[i]))
+			why = CT_FEED_UPSTREAM;
+		else if (x->pid <= 0)
+			why = CT_FEED_NO_PID;
+		else if (x->start < f->analysed_until)
+			why = CT_FEED_LATE;
+		else if (x->end > now + f->o.max_ahead_ns)
+			why = CT_FEED_FUTURE; /* its records would wait in memory for that long */
+		if (why == CT_FEED_ANNOTATED) {
+			slot = hfind(f, x->id, x->trace_lo);
+			if (*slot)
+				why = CT_FEED_DUPLICATE;
+		}
+		if (why != CT_FEED_ANNOTATED) {
+			push_ready(f, x, why); /* room reserved above */
+			continue;
+		}
+		x->state = ST_QUEUED;
+		*slot = x;
+		f->pool[f->n_pool++] = (struct rec){.ts = x->start,
+						    .tb = UINT64_MAX - x->end,
+						    .seq = f->seq++,
+						    .sp = x,
+						    .cls = 1};
+		f->pool[f->n_pool++] = (struct rec){.ts = x->end,
+						    .tb = UINT64_MAX - x->start,
+						    .seq = f->seq++,
+						    .sp = x,
+						    .cls = x->end == x->start ? 2 : 0};
+	}
+	f->st.spans_in += b->n_spans;
+	pthread_mutex_unlock(&f->mu);
+	return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	if (x->tb != y->tb)
+		return x->tb < y->tb ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- events (annotator thread) ---- */
+
+static struct stack *stack_of(struct ct_feed *f, int32_t pid, int32_t tid, int create)
+{
+	unsigned h = (unsigned)((((uint64_t)(uint32_t)pid << 32) | (uint32_t)tid) *
+					0x9e3779b97f4a7c15ull >>
+				(64 - SBITS));
+	struct stack *s;
+
+	for (s = f->stacks[h]; s; s = s->next)
+		if (s->pid == pid && s->tid == tid)
+			return s;
+	if (!create)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->tid = tid;
+	s->next = f->stacks[h];
+	f->stacks[h] = s;
+	return s;
+}
+
+/* A span entered: on top of its (pid, tid) stack. Without memory for it, its exit will find
+ * it missing and leave the stack alone (the analysis pops what lies above, as it would). */
+static void stack_push(struct ct_feed *f, struct ct_feed_span *sp)
+{
+	struct stack *st = stack_of(f, sp->pid, sp->tid, 1);
+
+	if (!st)
+		return;
+	if (st->n == st->cap) {
+		uint32_t cap = st->cap ? st->cap * 2 : 8;
+		struct ct_feed_span **v = realloc(st->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		st->v = v;
+		st->cap = cap;
+	}
+	st->v[st->n++] = sp;
+}
+
+static void ev_scope(struct ct_event *ev, const struct ct_feed_span *sp, int enter, uint64_t ts)
+{
+	const struct ct_nspan *s = &sp->b->spans[sp->idx];
+
+	memset(ev, 0, sizeof(*ev));
+	ev->ts = ts;
+	ev->pid = sp->pid;
+	ev->tid = sp->tid;
+	ev->cpu = 0xffff;
+	if (enter) {
+		ev->type = CT_EV_SCOPE_ENTER;
+		ev->u.scope_enter.span_id = sp->id;
+		ev->u.scope_enter.trace_hi = ct_id_u64(s->trace_id);
+		ev->u.scope_enter.trace_lo = sp->trace_lo;
+	} else {
+		ev->type = CT_EV_SCOPE_EXIT;
+		ev->u.scope_exit.span_id = sp->id;
+	}
+}
+
+static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp, ct_feed_event_fn fn,
+		       void *arg)
+{
+	const struct ct_nspan *s = &sp->b->spans[sp->idx];
+	struct ct_event ev = {0};
+
+	ev.ts = sp->start;
+	ev.pid = sp->pid;
+	ev.tid = sp->tid;
+	ev.cpu = 0xffff;
+	ev.type = CT_EV_SPAN_START;
+	ev.u.span_start.trace_hi = ct_id_u64(s->trace_id);
+	ev.u.span_start.trace_lo = sp->trace_lo;
+	ev.u.span_start.span_id = sp->id;
+	ev.u.span_start.parent_id = ct_id_u64(s->parent_id);
+	ev.u.span_start.start_ns = sp->start;
+	ev.u.span_start.flags = CT_SPAN_FLAG_SAMPLED;
+	ev.u.span_start.kind = s->kind;
+	ev.u.span_start.name = s->name ? s->name : "";
+	ev.u.span_start.name_len = (uint32_t)strlen(ev.u.span_start.name);
+	fn(arg, &ev);
+	ev_scope(&ev, sp, 1, sp->start);
+	fn(arg, &ev);
+	f->st.events_fed += 2;
+}
+
+static void emit_end(struct ct_feed *f, struct ct_feed_span *sp, ct_feed_event_fn fn, void *arg)
+{
+	const struct ct_nspan *s = &sp->b->spans[sp->idx];
+	struct stack *st = stack_of(f, sp->pid, sp->tid, 0);
+	struct ct_event ev;
+	uint32_t at = UINT32_MAX;
+
+	for (uint32_t i = st ? st->n : 0; i-- > 0;)
+		if (st->v[i] == sp) {
+			at = i;
+			break;
+		}
+	if (at != UINT32_MAX) {
+		/* Spans entered above it and still open: leave them, leave it, re-enter them. */
+		for (uint32_t i = st->n; i-- > at + 1;) {
+			ev_scope(&ev, st->v[i], 0, sp->end);
+			fn(arg, &ev);
+		}
+		ev_scope(&ev, sp, 0, sp->end);
+		fn(arg, &ev);
+		for (uint32_t i = at + 1; i < st->n; i++) {
+			ev_scope(&ev, st->v[i], 1, sp->end);
+			fn(arg, &ev);
+			st->v[i - 1] = st->v[i];
+		}
+		if (at + 1 < st->n)
+			f->st.scope_repairs++;
+		f->st.events_fed += 1 + 2 * (st->n - at - 1);
+		st->n--;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.ts = sp->end;
+	ev.pid = sp->pid;
+	ev.tid = sp->tid;
+	ev.cpu = 0xffff;
+	ev.type = CT_EV_SPAN_END;
+	ev.u.span_end.span_id = sp->id;
+	ev.u.span_end.end_ns = sp->end;
+	ev.u.span_end.status = s->status;
+	ev.u.span_end.message = "";
+	fn(arg, &ev);
+	f->st.events_fed++;
+}
+
+uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_event_fn fn, void *arg)
+{
+	struct rec *take;
+	size_t n, cut = 0;
+	uint64_t emitted = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (before_ns > f->analysed_until)
+		f->analysed_until = before_ns;
+	/* Swap the pool out; receivers go on adding into the spare array. */
+	take = f->pool;
+	n = f->n_pool;
+	f->pool = f->take;
+	f->cap_take ^= f->cap_pool;
+	f->cap_pool ^= f->cap_take;
+	f->cap_take ^= f->cap_pool;
+	f->n_pool = 0;
+	f->take = NULL;
+	pthread_mutex_unlock(&f->mu);
+
+	qsort(take, n, sizeof(*take), rec_cmp);
+	while (cut < n && take[cut].ts < before_ns)
+		cut++;
+	for (size_t i = 0; i < cut; i++) {
+		struct ct_feed_span *sp = take[i].sp;
+
+		if (take[i].cls == 1) {
+			if (sp->state != ST_QUEUED)
+				continue;
+			emit_start(f, sp, fn, arg);
+			sp->state = ST_ENTERED;
+			stack_push(f, sp);
+		} else {
+			if (sp->state != ST_ENTERED)
+				continue;
+			emit_end(f, sp, fn, arg);
+			pthread_mutex_lock(&f->mu);
+			if (sp->state == ST_ENTERED &&
+			    !grow((void **)&f->ended, &f->cap_ended, f->ended_head + f->n_ended + 1,
+				  sizeof(*f->ended))) {
+				sp->state = ST_ENDED;
+				f->ended[f->ended_head + f->n_ended++] = sp;
+			}
+			pthread_mutex_unlock(&f->mu);
+		}
+		emitted++;
+	}
+	/* The rest goes back, together with what arrived meanwhile. */
+	pthread_mutex_lock(&f->mu);
+	if (n - cut &&
+	    !grow((void **)&f->pool, &f->cap_pool, f->n_pool + (n - cut), sizeof(*f->pool))) {
+		memcpy(f->pool + f->n_pool, take + cut, (n - cut) * sizeof(*take));
+		f->n_pool += n - cut;
+	} else if (n - cut) {
+		/* No memory to put them back: their spans are handed back unannotated. */
+		for (size_t i = cut; i < n; i++)
+			if (take[i].cls == 1 && take[i].sp->state == ST_QUEUED) {
+				*hfind(f, take[i].sp->id, take[i].sp->trace_lo) = take[i].sp->hnext;
+				push_ready(f, take[i].sp, CT_FEED_UNSETTLED);
+			}
+	}
+	if (!f->take) {
+		f->take = take;
+	} else {
+		free(take);
+		f->cap_take = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return emitted;
+}
+
+struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_t id, int32_t pid)
+{
+	struct ct_feed_span **slot, *sp = NULL;
+
+	pthread_mutex_lock(&f->mu);
+	slot = hfind(f, id, trace_lo);
+	if (*slot && (*slot)->pid == pid && (*slot)->state == ST_ENDED) {
+		sp = *slot;
+		*slot = sp->hnext;
+		sp->hnext = NULL;
+		sp->state = ST_OUT;
+		sp->reason = CT_FEED_ANNOTATED;
+		f->st.by_reason[CT_FEED_ANNOTATED]++;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return sp;
+}
+
+size_t ct_feed_take_ready(struct ct_feed *f, uint64_t expire_before_ns, struct ct_feed_span **out,
+			  size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&f->mu);
+	while (n < max && f->n_ready) {
+		struct ct_feed_span *sp = f->ready[--f->n_ready];
+
+		f->st.by_reason[sp->reason]++;
+		out[n++] = sp;
+	}
+	/* Ended spans the analysis settled were claimed (state OUT): skip them. Those still
+	 * waiting when their time is well past were not settled: hand them back. */
+	while (n < max && f->n_ended) {
+		struct ct_feed_span *sp = f->ended[f->ended_head];
+
+		if (sp->state == ST_ENDED && sp->end >= expire_before_ns)
+			break;
+		f->ended_head++;
+		f->n_ended--;
+		if (sp->state != ST_ENDED)
+			continue;
+		*hfind(f, sp->id, sp->trace_lo) = sp->hnext;
+		sp->hnext = NULL;
+		sp->state = ST_OUT;
+		sp->reason = expire_before_ns == UINT64_MAX ? CT_FEED_SHUTDOWN : CT_FEED_UNSETTLED;
+		f->st.by_reason[sp->reason]++;
+		out[n++] = sp;
+	}
+	if (!f->n_ended)
+		f->ended_head = 0;
+	else if (f->ended_head > 4096 && f->ended_head > f->n_ended) {
+		memmove(f->ended, f->ended + f->ended_head, f->n_ended * sizeof(*f->ended));
+		f->ended_head = 0;
+	}
+	if (expire_before_ns == UINT64_MAX && n < max) {
+		/* Shutdown: spans whose end was never fed. */
+		for (unsigned h = 0; h < (1u << HBITS) && n < max; h++) {
+			while (f->hash[h] && n < max) {
+				struct ct_feed_span *sp = f->hash[h];
+
+				f->hash[h] = sp->hnext;
+				sp->hnext = NULL;
+				sp->state = ST_OUT;
+				sp->reason = CT_FEED_SHUTDOWN;
+				f->st.by_reason[sp->reason]++;
+				out[n++] = sp;
+			}
+		}
+	}
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+void ct_feed_release(struct ct_feed *f, struct ct_feed_span *const *s, size_t n)
+{
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < n; i++) {
+		struct ct_feed_batch *fb = s[i]->fb;
+
+		f->st.spans_held--;
+		if (--fb->refs)
+			continue;
+		/* The spans array of a batch is its first span's allocation. */
+		f->st.bytes_held -= fb->bytes;
+		ct_nbatch_free(fb->b);
+		free(s[i] - s[i]->idx);
+		free(fb);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+void ct_feed_stats(struct ct_feed *f, struct ct_feed_stats *st)
+{
+	pthread_mutex_lock(&f->mu);
+	*st = f->st;
+	st->analysed_until = f->analysed_until;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void ct_feed_free(struct ct_feed *f)
+{
+	struct ct_feed_span *out[256];
+	size_t n;
+
+	if (!f)
+		return;
+	/* Whatever is still held: hand it out and release it (counted as shutdown). */
+	while ((n = ct_feed_take_ready(f, UINT64_MAX, out, 256)) > 0)
+		ct_feed_release(f, out, n);
+	for (unsigned h = 0; h < (1u << SBITS); h++)
+		while (f->stacks[h]) {
+			struct stack *s = f->stacks[h];
+
+			f->stacks[h] = s->next;
+			free(s->v);
+			free(s);
+		}
+	free(f->pool);
+	free(f->take);
+	free(f->ready);
+	free(f->ended);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+}

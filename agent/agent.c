@@ -237,9 +237,34 @@ static void on_slow_native(void *arg, uint64_t start, uint64_t end, uint64_t tra
  * owning the client's socket sent them. Recorded as the resource's process.pid, so that the
  * export says which process the annotation is about.
  */
+/*
+ * Whether pid runs a JavaScript runtime. Zipkin carries no SDK name, but zipkin-js stamps
+ * spans with Date.now() (ms) plus a µs offset: its times share an error of up to 1 ms.
+ */
+static int is_js_runtime(int32_t pid)
+{
+	static const char *const names[] = {"node", "nodejs", "deno", "bun"};
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	comm[strcspn(comm, "\n")] = 0;
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(comm, names[i]))
+			return 1;
+	return 0;
+}
+
 static void resolve_pids(struct ct_agent *a, struct ct_nbatch *b)
 {
 	int32_t pid = -1;
+	int js = 0;
 
 	for (uint32_t i = 0; i < b->n_resources; i++) {
 		struct ct_nresource *r = &b->resources[i];
@@ -262,7 +287,11 @@ static void resolve_pids(struct ct_agent *a, struct ct_nbatch *b)
 			ct_nattrs_add_str(b, &r->attrs, "crosstrace.pid_source",
 					  "tcp-peer: owner of the client socket");
 			r->pid = pid;
+			js = is_js_runtime(pid);
 		}
+		for (uint32_t k = 0; js && k < b->n_spans; k++)
+			if (b->spans[k].resource == i && b->spans[k].time_resolution_ns < 1000000)
+				b->spans[k].time_resolution_ns = 1000000;
 	}
 }
 
@@ -402,9 +431,10 @@ static void on_chunk(void *arg, const char *what, unsigned index, const char *di
 	struct ct_agent *a = arg;
 	uint64_t begin, end;
 
-	note_chunks(a, ct_mono_ns());
+	/* Boundaries are noted in the tick hook with the exact time the trace directory rotated
+	 * at; a chunk sealed has its successor noted already, except the last one at close. */
 	begin = chunk_begin(a, index);
-	/* Sealed chunks have a successor, except the last one at close: it ends now. */
+	/* ... which ends now: every event it holds was recorded before. */
 	end = index + 1 < a->n_bounds ? a->bounds[index + 1] : ct_mono_ns();
 	if (!strcmp(what, "removed")) {
 		a->own.chunks_removed++;

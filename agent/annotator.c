@@ -610,6 +610,15 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 
 	a->fe.n = 0;
 	ct_feed_take_events(a->o.feed, c->end, push_ev, &a->fe);
+	for (size_t i = 0; a->debug && i < a->fe.n; i++)
+		ct_agent_log("annotator:   %s pid %d tid %d at %" PRIu64 " span %016" PRIx64,
+			     ct_ev_name(a->fe.v[i].type), (int)a->fe.v[i].pid, (int)a->fe.v[i].tid,
+			     a->fe.v[i].ts,
+			     a->fe.v[i].type == CT_EV_SPAN_START ? a->fe.v[i].u.span_start.span_id
+			     : a->fe.v[i].type == CT_EV_SPAN_END ? a->fe.v[i].u.span_end.span_id
+			     : a->fe.v[i].type == CT_EV_SCOPE_ENTER
+				     ? a->fe.v[i].u.scope_enter.span_id
+				     : a->fe.v[i].u.scope_exit.span_id);
 	if (c->dir[0] && ct_chunk_reader_open(&r, c->dir, read_error, a, err, sizeof(err))) {
 		ct_agent_log("annotator: chunk %u cannot be read (%s): its time counts as missing",
 			     c->index, err);
@@ -658,8 +667,15 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 		if (r && ct_chunk_reader_discarded(r))
 			ct_partial_loss(p, c->begin, c->end, "lost-events");
 		if (p != a->run) {
+			int e;
+
 			ct_partial_end(p, c->end);
-			ct_partial_reduce(a->run, p);
+			e = ct_partial_reduce(a->run, p);
+			if (e)
+				ct_agent_log(
+					"annotator: chunk %u does not follow the analysis so far "
+					"(%s): its events are left out",
+					c->index, ct_strerror(e));
 		}
 	}
 	if (r) {

@@ -103,6 +103,9 @@ struct {
  * does not export): hard and soft interrupts run on the per-CPU IRQ stack on x86_64, so the
  * program's own stack lies outside the current task's stack. The stack address goes through
  * a map slot because the verifier does not let a program compare stack pointers directly.
+ * A function of its own (not inlined), with a frame far below 64 bytes: since 6.13 the
+ * kernel runs a tracing program's function whose frame is 64 bytes or more on a per-CPU
+ * private stack, where this test would always say "interrupt".
  */
 const volatile __u64 thread_size = 16384; /* THREAD_SIZE of x86_64 without KASAN */
 
@@ -113,7 +116,7 @@ struct {
 	__type(value, __u64);
 } sp_slot SEC(".maps");
 
-static __always_inline int in_irq_ctx(void)
+static __noinline int in_irq_ctx(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 base = (__u64)t->stack, sp;
@@ -185,24 +188,25 @@ struct span_state {
 };
 
 /*
- * Reads the current thread's context record (lib/threadctx.h) at fs base + the offset its
- * process registered: 1 when the thread is inside a sampled span (st filled), 0 when not,
- * -1 when the process registered no record. In the thread's own context one read suffices:
- * the thread is stopped here, so the record is complete or caught mid-update (odd seq, which
- * counts as no span: the span is changing right now). A syscall never runs between a record
- * update and the client's timestamp of it (SCOPE_ENTER/EXIT), so syscalls are judged
- * exactly as the trace's scopes say.
+ * Reads thread t's context record (lib/threadctx.h) at its fs base + the offset its process
+ * (c) registered: 1 when the thread is inside a sampled span (st filled), 0 when not, -1 when
+ * the process registered no record. t must be the current task or share its memory (same
+ * thread group): the read goes through the current address space. The current thread is
+ * stopped where it is, so one read suffices: the record is complete or caught mid-update
+ * (odd seq, which counts as no span: the span is changing right now); so is a thread of the
+ * same process that sleeps or waits for a CPU. A syscall never runs between a record update
+ * and the client's timestamp of it (SCOPE_ENTER/EXIT), so syscalls are judged exactly as the
+ * trace's scopes say. thread.fsbase is what arch_prctl or clone set (glibc never uses
+ * wrfsbase).
  */
-static __always_inline int current_span(const struct filter_cache *c, __u32 tid,
-					struct span_state *st)
+static __always_inline int task_span(struct task_struct *t, const struct filter_cache *c, __u32 tid,
+				     struct span_state *st)
 {
-	struct task_struct *t;
 	__u64 rec[CT_KTCTX_SIZE / 8], tail;
 	__u32 seq;
 
 	if (c->ctx_version != CT_KTCTX_VERSION)
 		return -1;
-	t = bpf_get_current_task_btf();
 	if (bpf_probe_read_user(rec, sizeof(rec), (const void *)(t->thread.fsbase + c->ctx_offset)))
 		return 0;
 	tail = rec[3];
@@ -221,15 +225,25 @@ static __always_inline int current_span(const struct filter_cache *c, __u32 tid,
 	return 1;
 }
 
+static __always_inline int current_span(const struct filter_cache *c, __u32 tid,
+					struct span_state *st)
+{
+	return task_span(bpf_get_current_task_btf(), c, tid, st);
+}
+
+enum { LEFT_OUTSIDE, LEFT_NO_CTX, LEFT_SCHED };
+
 /* Counts an event the span filter left out, per CPU (summed by the reader). */
-static __always_inline void count_left_out(int no_ctx)
+static __always_inline void count_left_out(int why)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 
 	if (cpu >= CT_KMAX_CPUS)
 		cpu = CT_KMAX_CPUS - 1;
-	if (no_ctx)
+	if (why == LEFT_NO_CTX)
 		__sync_fetch_and_add(&hot.fcache[cpu].no_ctx, 1);
+	else if (why == LEFT_SCHED)
+		__sync_fetch_and_add(&hot.fcache[cpu].sched, 1);
 	else
 		__sync_fetch_and_add(&hot.fcache[cpu].outside, 1);
 }
@@ -241,7 +255,7 @@ static __always_inline int span_keep_current(const struct filter_cache *c, __u32
 	int in = current_span(c, tid, st);
 
 	if (in <= 0)
-		count_left_out(in < 0);
+		count_left_out(in < 0 ? LEFT_NO_CTX : LEFT_OUTSIDE);
 	return in > 0;
 }
 
@@ -537,27 +551,29 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		/*
 		 * Kept when either thread is inside a sampled span. prev is the current task:
 		 * its record is read now and remembered, since it cannot change while prev is
-		 * off the CPU; next is judged by what was remembered when it last left.
+		 * off the CPU. next is read too when it is a thread of the same process, else
+		 * judged by what was remembered when it last left.
 		 */
-		struct span_state st = {};
+		struct span_state st = {}, nst;
+		struct filter_cache tmp, *c = &tmp;
 		struct ct_ktask *pk = NULL, *nk;
 		int pin = -1, nin = 0;
 
 		if (pt) {
-			struct filter_cache tmp, *c;
-
 			c = filter_get((__u64)ptgid << 32 | (__u32)prev->pid, &tmp);
 			pin = current_span(c, prev->pid, &st);
 			pk = bpf_task_storage_get(&tstate, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (pk)
 				pk->off_span = pin > 0 ? st.span : 0;
 		}
-		if (nt) {
+		if (nt && pt && ntgid == ptgid) {
+			nin = task_span(next, c, next->pid, &nst) > 0;
+		} else if (nt) {
 			nk = bpf_task_storage_get(&tstate, next, 0, 0);
 			nin = nk && nk->off_span;
 		}
 		if (pin <= 0 && !nin) {
-			count_left_out(pt && pin < 0);
+			count_left_out(LEFT_SCHED);
 			return 0;
 		}
 		if (pin >= 0)
@@ -601,24 +617,27 @@ static __always_inline int wake(struct task_struct *p, __u16 type)
 	if (span_filter != CT_KSPAN_OFF) {
 		/*
 		 * Kept when the waker (the current task, outside interrupts) or the wakee is
-		 * inside a sampled span; the wakee as it was when it last left a CPU, which is
-		 * its state while it sleeps.
+		 * inside a sampled span. A wakee of the waker's own process is read; another
+		 * is judged as it was when it last left a CPU, which is its state while it
+		 * sleeps (unless the wake-up catches it before it is off the CPU).
 		 */
-		struct span_state st = {};
+		struct span_state st = {}, wst;
+		struct filter_cache tmp, *c = &tmp;
 		struct ct_ktask *k;
 		int kin = -1, win = 0;
 
 		if (kt) {
-			struct filter_cache tmp, *c = filter_get(pid_tgid, &tmp);
-
+			c = filter_get(pid_tgid, &tmp);
 			kin = current_span(c, tid, &st);
 		}
-		if (wt) {
+		if (wt && kt && wtgid == tgid) {
+			win = task_span(p, c, p->pid, &wst) > 0;
+		} else if (wt) {
 			k = bpf_task_storage_get(&tstate, p, 0, 0);
 			win = k && k->off_span;
 		}
 		if (kin <= 0 && !win) {
-			count_left_out(kt && kin < 0);
+			count_left_out(LEFT_SCHED);
 			return 0;
 		}
 		if (kin >= 0)

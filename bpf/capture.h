@@ -83,10 +83,10 @@ struct filter_cache {
 	__u32 ctx_version; /* the process's thread context layout; 0: none registered */
 	__s64 ctx_offset; /* its record's address - the thread's fs base */
 	__u32 fork_tid, fork_seq; /* see struct ct_ktctx */
-	__u64 pad;
 	/* --only-in-spans: events left out (written with atomic adds, summed by the reader) */
-	__u64 outside; /* of threads inside no sampled span */
-	__u64 no_ctx; /* of processes that registered no thread context */
+	__u64 outside; /* syscall / block events of threads inside no sampled span */
+	__u64 no_ctx; /* syscall / block events of processes that registered no thread context */
+	__u64 sched; /* switches and wake-ups with no thread inside a sampled span */
 };
 
 /*

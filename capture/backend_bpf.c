@@ -324,6 +324,7 @@ static void bpf_stats(struct ct_kbackend *base, uint64_t ts, struct ct_kbackend_
 
 		st->span_outside += __atomic_load_n(&fc->outside, __ATOMIC_RELAXED);
 		st->span_no_ctx += __atomic_load_n(&fc->no_ctx, __ATOMIC_RELAXED);
+		st->span_sched += __atomic_load_n(&fc->sched, __ATOMIC_RELAXED);
 	}
 	st->span_processes = b->span_processes;
 }

@@ -53,8 +53,9 @@ struct ct_kbackend_stats {
 	const uint64_t *lost_by_type; /* [32] */
 	const uint64_t *lost_sys_entry, *lost_sys_exit; /* [CT_KNR_MAX] */
 	/* only_in_spans: events left out on purpose (not losses), and processes registered */
-	uint64_t span_outside; /* the thread was inside no sampled span */
-	uint64_t span_no_ctx; /* the process registered no thread context */
+	uint64_t span_outside; /* syscall / block events: the thread was inside no sampled span */
+	uint64_t span_no_ctx; /* syscall / block events: the process registered no thread context */
+	uint64_t span_sched; /* switches and wake-ups with no thread inside a sampled span */
 	unsigned span_processes; /* registrations accepted by ct_kbackend_set_thread_ctx */
 };
 

@@ -325,6 +325,7 @@ static void update_info(struct ct_recorder *r)
 		ct_jsonw_kuint(&w, "processes_registered", r->kst.span_processes);
 		ct_jsonw_kuint(&w, "left_out_outside_spans", r->kst.span_outside);
 		ct_jsonw_kuint(&w, "left_out_no_thread_context", r->kst.span_no_ctx);
+		ct_jsonw_kuint(&w, "left_out_scheduler", r->kst.span_sched);
 		ct_jsonw_obj_end(&w);
 	}
 	ct_jsonw_obj_end(&w);
@@ -824,15 +825,18 @@ void ct_recorder_summary(const struct ct_recorder *r, FILE *f)
 			(unsigned long long)r->cst.lost_records);
 	if (r->o.only_in_spans) {
 		fprintf(f,
-			"only-in-spans: %u processes published their span; left out %llu kernel "
-			"events of threads inside no sampled span",
-			r->kst.span_processes, (unsigned long long)r->kst.span_outside);
+			"only-in-spans: %u processes published their span; left out %llu syscall "
+			"and block events of threads inside no sampled span, %llu of processes "
+			"that published none, %llu switches and wake-ups without a thread in a "
+			"sampled span\n",
+			r->kst.span_processes, (unsigned long long)r->kst.span_outside,
+			(unsigned long long)r->kst.span_no_ctx,
+			(unsigned long long)r->kst.span_sched);
 		if (r->kst.span_no_ctx)
 			fprintf(f,
-				" and %llu of processes that published none (of those, only "
-				"switches and wake-ups with a thread in a sampled span are kept)",
-				(unsigned long long)r->kst.span_no_ctx);
-		fprintf(f, "\n");
+				"only-in-spans: of processes that publish no span (not linked with "
+				"libcrosstrace, or their spans go elsewhere) only switches and "
+				"wake-ups with a thread in a sampled span are kept\n");
 	}
 	fprintf(f,
 		"drops: kernel %llu, client %llu, late %llu, out-of-order %llu, write errors "

@@ -12,3 +12,24 @@ endif()
 ct_script_test(agent_node COMMAND sh ${CMAKE_SOURCE_DIR}/tests/e2e/agent_node.sh
                LABELS "kernel;e2e" TIMEOUT 120)
 set_tests_properties(agent_node PROPERTIES SKIP_RETURN_CODE 77)
+
+# ct_agent_e2e_test(name [LABELS ...] [TIMEOUT s]): tests/e2e/<name>.c driving agent processes.
+function(ct_agent_e2e_test name)
+  cmake_parse_arguments(A "" "TIMEOUT" "LABELS;LIBS" ${ARGN})
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 120)
+  endif()
+  ct_unit_test(${name} SOURCES e2e/${name}.c LIBS ct_util PkgConfig::AGENT_TEST_JANSSON ${A_LIBS}
+               LABELS "e2e;${A_LABELS}" TIMEOUT ${A_TIMEOUT})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/e2e)
+  add_dependencies(${name} crosstrace_cli)
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77)
+endfunction()
+pkg_check_modules(AGENT_TEST_JANSSON REQUIRED IMPORTED_TARGET jansson)
+
+# Bad input to the receivers, health endpoint, config file, pid file (no kernel needed).
+ct_agent_e2e_test(test_agent_input TIMEOUT 60)
+
+# Export failures: endpoint down, 503 then OK, always 503, hanging (no kernel needed).
+pkg_check_modules(AGENT_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
+ct_agent_e2e_test(test_agent_export LIBS ct_net_codec PkgConfig::AGENT_TEST_MHD TIMEOUT 120)

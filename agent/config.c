@@ -60,7 +60,7 @@ static const struct opt opts[] = {
 	{"watch-comm", K_COMM, O(watch_comm), "NAME",
 	 "trace processes with this command name, now and as they start (repeat)"},
 	{"watch-cgroup", K_CGROUP, O(watch_cgroup), "DIR",
-	 "trace the processes of this cgroup v2 directory and below (repeat)"},
+	 "trace the processes of this cgroup directory and below (v2 or v1; repeat)"},
 	{"watch-all", K_BOOL, O(watch_all), "BOOL", "trace every process (false)"},
 	{"output", K_STR, O(output), "DIR",
 	 "trace directory to create (continuous mode), or where flight-recorder snapshots go "

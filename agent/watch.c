@@ -26,7 +26,10 @@
 struct ct_watch {
 	struct ct_recorder *r;
 	const struct ct_agent_config *c;
-	char cg_rel[CT_AGENT_MAX_WATCH][PATH_MAX]; /* cgroups relative to the cgroup2 root */
+	/* Watched cgroups: the hierarchy ("" for v2, else its v1 controllers) and the path
+	 * relative to its root, as /proc/PID/cgroup names it. */
+	char cg_ctl[CT_AGENT_MAX_WATCH][64];
+	char cg_rel[CT_AGENT_MAX_WATCH][PATH_MAX];
 	unsigned n_cg;
 	int nl; /* process connector socket, -1 none */
 	pid_t self;
@@ -84,24 +87,55 @@ static int comm_matches(const struct ct_watch *w, pid_t pid)
 	return 0;
 }
 
-int ct_cgroup_text_in(const char *text, const char *dir_rel)
+/* Whether comma-separated lists a[0..na) and b hold the same names (any order). */
+static int same_set(const char *a, size_t na, const char *b)
+{
+	size_t nb = strlen(b), i = 0, count_a = 0, count_b = 0;
+
+	while (i < na) {
+		size_t l = strcspn(a + i, ",");
+		const char *p = b;
+		int found = 0;
+
+		if (l > na - i)
+			l = na - i;
+		count_a++;
+		while (*p && !found) {
+			size_t m = strcspn(p, ",");
+
+			found = m == l && !strncmp(p, a + i, l);
+			p += m + (p[m] == ',');
+		}
+		if (!found)
+			return 0;
+		i += l + 1;
+	}
+	for (size_t k = 0; k <= nb; k++)
+		count_b += !b[k] || b[k] == ',';
+	return nb ? count_a == count_b : na == 0;
+}
+
+int ct_cgroup_text_in(const char *text, const char *controllers, const char *dir_rel)
 {
 	const char *line = text;
 	size_t n = strlen(dir_rel);
 
-	/* Only the cgroup v2 line ("0::/path") counts. */
+	/* Lines "ID:CONTROLLERS:/path"; the v2 hierarchy's is "0::/path". */
 	while (line && *line) {
-		if (!strncmp(line, "0::", 3)) {
-			const char *p = line + 3;
+		const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *nl = strchr(line, '\n');
+
+		if (c2 && (!nl || c2 < nl) &&
+		    (controllers[0] ? same_set(c1 + 1, (size_t)(c2 - c1 - 1), controllers)
+				    : !strncmp(line, "0::", 3))) {
+			const char *p = c2 + 1;
 			size_t len = strcspn(p, "\n");
 
 			if (n == 1 && dir_rel[0] == '/')
 				return 1; /* the root holds everything */
 			return len >= n && !strncmp(p, dir_rel, n) && (len == n || p[n] == '/');
 		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
+		line = nl ? nl + 1 : NULL;
 	}
 	return 0;
 }
@@ -116,32 +150,74 @@ static int cgroup_matches(const struct ct_watch *w, pid_t pid)
 	if (read_small(path, text, sizeof(text)) <= 0)
 		return 0;
 	for (unsigned i = 0; i < w->n_cg; i++)
-		if (ct_cgroup_text_in(text, w->cg_rel[i]))
+		if (ct_cgroup_text_in(text, w->cg_ctl[i], w->cg_rel[i]))
 			return 1;
 	return 0;
 }
 
-/* The cgroup2 mount point, from /proc/self/mountinfo ("/sys/fs/cgroup" usually). */
-static int cgroup2_root(char *out, size_t size)
+/* A controller name of /proc/cgroups, or a named v1 hierarchy ("name=systemd"). */
+static int is_controller(const char *tok, size_t len)
+{
+	char line[256];
+	FILE *f;
+	int found = 0;
+
+	if (len > 5 && !strncmp(tok, "name=", 5))
+		return 1;
+	f = fopen("/proc/cgroups", "re");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = line[0] != '#' && strcspn(line, "\t ") == len && !strncmp(line, tok, len);
+	fclose(f);
+	return found;
+}
+
+/*
+ * The cgroup hierarchy that holds directory dir, from /proc/self/mountinfo (the longest
+ * cgroup or cgroup2 mount point containing it): its v1 controllers in ctl ("" for v2) and
+ * dir's path relative to the hierarchy's root in rel. Returns 0 or -ENOENT.
+ */
+static int cgroup_of(const char *dir, char *ctl, size_t ctl_size, char *rel, size_t rel_size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
-	int found = 0;
+	size_t best = 0;
 
 	if (!f)
 		return -errno;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], *dash = strstr(line, " - ");
+	while (fgets(line, sizeof(line), f)) {
+		char root[PATH_MAX], mnt[PATH_MAX], type[32], super[512];
+		char *dash = strstr(line, " - ");
+		size_t ml;
 
-		if (!dash || strncmp(dash + 3, "cgroup2 ", 8))
+		if (!dash || sscanf(line, "%*d %*d %*s %4095s %4095s", root, mnt) != 2 ||
+		    sscanf(dash + 3, "%31s %*s %511s", type, super) != 2)
 			continue;
-		if (sscanf(line, "%*d %*d %*s %*s %4095s", mnt) == 1) {
-			snprintf(out, size, "%s", mnt);
-			found = 1;
+		if (strcmp(type, "cgroup") && strcmp(type, "cgroup2"))
+			continue;
+		ml = strlen(mnt);
+		if (strncmp(dir, mnt, ml) || (dir[ml] && dir[ml] != '/') || ml <= best)
+			continue;
+		best = ml;
+		snprintf(rel, rel_size, "%s%s", strcmp(root, "/") ? root : "",
+			 dir[ml] ? dir + ml : (strcmp(root, "/") ? "" : "/"));
+		ctl[0] = 0;
+		if (!strcmp(type, "cgroup")) {
+			size_t n = 0;
+
+			for (char *t = super; *t;) {
+				size_t l = strcspn(t, ",");
+
+				if (is_controller(t, l) && n + l + 2 < ctl_size)
+					n += (size_t)snprintf(ctl + n, ctl_size - n, "%s%.*s",
+							      n ? "," : "", (int)l, t);
+				t += l + (t[l] == ',');
+			}
 		}
 	}
 	fclose(f);
-	return found ? 0 : -ENOENT;
+	return best ? 0 : -ENOENT;
 }
 
 /* ---- adding ---- */
@@ -318,7 +394,6 @@ int ct_watch_new(struct ct_watch **out, struct ct_recorder *r, const struct ct_a
 		 char *err, size_t errlen)
 {
 	struct ct_watch *w = calloc(1, sizeof(*w));
-	char root[PATH_MAX] = "";
 	int e;
 
 	if (!w)
@@ -327,29 +402,25 @@ int ct_watch_new(struct ct_watch **out, struct ct_recorder *r, const struct ct_a
 	w->c = c;
 	w->nl = -1;
 	w->self = getpid();
-	if (c->n_watch_cgroup && cgroup2_root(root, sizeof(root))) {
-		snprintf(
-			err, errlen,
-			"watch-cgroup needs the cgroup v2 hierarchy, and none is mounted (mount -t "
-			"cgroup2 none /sys/fs/cgroup)");
-		free(w);
-		return -ENOENT;
-	}
 	for (unsigned i = 0; i < c->n_watch_cgroup; i++) {
-		const char *g = c->watch_cgroup[i];
 		char full[PATH_MAX];
 		struct stat st;
-		size_t rl = strlen(root);
 
-		/* Given as a path under the mount, or relative to the cgroup root. */
-		if (!strncmp(g, root, rl) && (g[rl] == '/' || !g[rl]))
-			snprintf(w->cg_rel[i], PATH_MAX, "%s", g[rl] ? g + rl : "/");
-		else
-			snprintf(w->cg_rel[i], PATH_MAX, "%s%s", g[0] == '/' ? "" : "/", g);
-		snprintf(full, sizeof(full), "%s%s", root, w->cg_rel[i]);
-		if (stat(full, &st) || !S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "cgroup %s does not exist (no directory %s)", g,
-				 full);
+		/* A directory of a mounted cgroup hierarchy (v2, or v1), resolved to its path. */
+		if (!realpath(c->watch_cgroup[i], full) || stat(full, &st) ||
+		    !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen,
+				 "watch-cgroup %s: no such directory (give the cgroup's directory, "
+				 "e.g. /sys/fs/cgroup/system.slice/foo.service)",
+				 c->watch_cgroup[i]);
+			free(w);
+			return -ENOENT;
+		}
+		if (cgroup_of(full, w->cg_ctl[i], sizeof(w->cg_ctl[i]), w->cg_rel[i], PATH_MAX)) {
+			snprintf(err, errlen,
+				 "watch-cgroup %s is not in a mounted cgroup hierarchy (see "
+				 "/proc/self/mountinfo)",
+				 c->watch_cgroup[i]);
 			free(w);
 			return -ENOENT;
 		}

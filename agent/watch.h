@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Which processes the agent traces: process trees by pid, processes by command name, the
- * processes of cgroup v2 directories, or all. Existing processes are found in /proc at start;
- * new ones through the kernel's process connector (netlink: exec, fork and name changes,
- * seen as they happen) and a rescan every second (processes moved into a cgroup, missed
- * netlink messages). Once a process is traced, the kernel side follows its children itself.
+ * processes of cgroup directories (v2, or v1 hierarchies), or all. Existing processes are
+ * found in /proc at start; new ones through the kernel's process connector (netlink: exec,
+ * fork and name changes, seen as they happen) and a rescan every second (processes moved
+ * into a cgroup, missed netlink messages). Once a process is traced, the kernel side follows its children itself.
  * The agent never traces itself. Owner thread only (the recorder's).
  */
 #ifndef CT_AGENT_WATCH_H
@@ -46,8 +46,12 @@ void ct_watch_free(struct ct_watch *w);
 
 /* ---- pure helpers (tests) ---- */
 
-/* Whether the cgroup v2 path in the text of /proc/PID/cgroup ("0::/a/b") is dir_rel or below
- * it (dir_rel relative to the cgroup root, e.g. "/a"). */
-int ct_cgroup_text_in(const char *text, const char *dir_rel);
+/*
+ * Whether the text of /proc/PID/cgroup puts the process at dir_rel or below it (relative to
+ * the hierarchy's root, e.g. "/a") in the hierarchy of controllers: "" for cgroup v2 (line
+ * "0::/a/b"), else the v1 controllers of the hierarchy ("memory", "cpu,cpuacct",
+ * "name=systemd"; any order).
+ */
+int ct_cgroup_text_in(const char *text, const char *controllers, const char *dir_rel);
 
 #endif

@@ -33,3 +33,15 @@ ct_agent_e2e_test(test_agent_input TIMEOUT 60)
 # Export failures: endpoint down, 503 then OK, always 503, hanging (no kernel needed).
 pkg_check_modules(AGENT_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 ct_agent_e2e_test(test_agent_export LIBS ct_net_codec PkgConfig::AGENT_TEST_MHD TIMEOUT 120)
+
+# On the real kernel (root): flight recorder, retention, process watchers, native clients.
+add_executable(agent_workload e2e/agent_workload.c)
+target_link_libraries(agent_workload PRIVATE crosstrace_static)
+add_executable(test_agent_kernel e2e/test_agent_kernel.c)
+target_include_directories(test_agent_kernel PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit
+                           ${CMAKE_SOURCE_DIR}/tests/e2e)
+target_link_libraries(test_agent_kernel PRIVATE ct_format ct_util PkgConfig::AGENT_TEST_JANSSON)
+add_dependencies(test_agent_kernel crosstrace_cli agent_workload)
+ct_script_test(test_agent_kernel COMMAND test_agent_kernel $<TARGET_FILE:agent_workload>
+               LABELS "kernel;e2e" TIMEOUT 180)
+set_tests_properties(test_agent_kernel PROPERTIES SKIP_RETURN_CODE 77)

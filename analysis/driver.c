@@ -15,11 +15,29 @@
 #include "crosstrace/crosstrace.h"
 #include "driver.h"
 
+/*
+ * Chunks are mapped in slices of at most SLICE_EVENTS events (cut between two timestamps),
+ * and a worker hands each slice to the reducer as soon as it is mapped, holding at most
+ * SLICES_AHEAD of them: a soft partial keeps every event's state until it is reduced into
+ * the starting one (which settles and prunes), so memory is bounded by the open state plus
+ * (map threads + 1) x (SLICES_AHEAD + 1) slices, whatever the chunk size.
+ */
+#define SLICE_EVENTS 131072
+#define SLICES_AHEAD 2
+
+struct slice {
+	struct ct_partial *p;
+	uint64_t events;
+	struct slice *next;
+};
+
 struct job {
 	const struct ct_chunk_meta *meta;
-	struct ct_partial *p; /* the mapped chunk, when done */
-	uint64_t events;
+	struct slice *head, **tail; /* mapped, not reduced yet */
+	unsigned queued;
+	uint64_t cut_at; /* no memory for a slice: the chunk's rest from here is a gap */
 	int state; /* 0 waiting, 1 taken, 2 done */
+	int missing;
 };
 
 struct run {
@@ -31,30 +49,53 @@ struct run {
 	int stop;
 };
 
-/* Feeds the events of one chunk into p; returns the number of events. */
-static uint64_t feed_chunk(const struct ct_an_driver_opts *o, const struct ct_chunk_meta *m,
-			   struct ct_partial *p, int *missing, void (*tick)(void *arg, uint64_t n),
-			   void *tick_arg)
+/* Opens chunk m for reading; NULL (and *missing) when it is absent or unreadable. */
+static struct ct_chunk_reader *open_chunk(const struct ct_an_driver_opts *o,
+					  const struct ct_chunk_meta *m, int *missing)
 {
 	struct ct_chunk_reader *r;
-	struct ct_event ev;
 	char err[600];
-	uint64_t n = 0;
 	struct stat sb;
 	int rc;
 
 	*missing = 0;
 	if (stat(m->dir, &sb)) {
 		*missing = 1;
-		return 0;
+		return NULL;
 	}
 	rc = ct_chunk_reader_open(&r, m->dir, o->on_error, o->error_arg, err, sizeof(err));
 	if (rc) {
 		if (o->on_error)
 			o->on_error(o->error_arg, rc, err);
 		*missing = 1;
-		return 0;
+		return NULL;
 	}
+	return r;
+}
+
+/* What the chunk as a whole says about losses, for the partial holding its end. */
+static void chunk_losses(const struct ct_chunk_meta *m, struct ct_chunk_reader *r,
+			 struct ct_partial *p)
+{
+	uint64_t end = m->end_ns != UINT64_MAX ? m->end_ns : UINT64_MAX;
+
+	if (ct_chunk_reader_errors(r))
+		ct_partial_loss(p, m->begin_ns, end, "read-errors");
+	if (m->lost || ct_chunk_reader_discarded(r))
+		ct_partial_loss(p, m->begin_ns, end, "lost-events");
+}
+
+/* Feeds the events of one chunk into p; returns the number of events. */
+static uint64_t feed_chunk(const struct ct_an_driver_opts *o, const struct ct_chunk_meta *m,
+			   struct ct_partial *p, int *missing, void (*tick)(void *arg, uint64_t n),
+			   void *tick_arg)
+{
+	struct ct_chunk_reader *r = open_chunk(o, m, missing);
+	struct ct_event ev;
+	uint64_t n = 0;
+
+	if (!r)
+		return 0;
 	ct_partial_clock(p, m->begin_ns, ct_chunk_reader_clock_offset(r));
 	while (ct_chunk_reader_next(r, &ev) > 0) {
 		ct_partial_feed(p, &ev);
@@ -63,16 +104,74 @@ static uint64_t feed_chunk(const struct ct_an_driver_opts *o, const struct ct_ch
 	}
 	if (tick)
 		tick(tick_arg, n & 0xffff);
-	{
-		uint64_t end = m->end_ns != UINT64_MAX ? m->end_ns : UINT64_MAX;
-
-		if (ct_chunk_reader_errors(r))
-			ct_partial_loss(p, m->begin_ns, end, "read-errors");
-		if (m->lost || ct_chunk_reader_discarded(r))
-			ct_partial_loss(p, m->begin_ns, end, "lost-events");
-	}
+	chunk_losses(m, r, p);
 	ct_chunk_reader_close(r);
 	return n;
+}
+
+/* A new slice beginning at begin, or NULL (no memory). */
+static struct slice *new_slice(const struct run *run, uint64_t begin)
+{
+	struct slice *s = calloc(1, sizeof(*s));
+
+	if (s && ct_partial_new(&s->p, &run->o->cfg, begin, 0)) {
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Hands a mapped slice to the reducer; waits while the job already holds enough. */
+static void push_slice(struct run *run, struct job *j, struct slice *s)
+{
+	pthread_mutex_lock(&run->mu);
+	while (!run->stop && j->queued >= SLICES_AHEAD)
+		pthread_cond_wait(&run->cv, &run->mu);
+	*j->tail = s;
+	j->tail = &s->next;
+	j->queued++;
+	pthread_cond_broadcast(&run->cv);
+	pthread_mutex_unlock(&run->mu);
+}
+
+static void map_chunk(struct run *run, struct job *j)
+{
+	const struct ct_chunk_meta *m = j->meta;
+	struct ct_chunk_reader *r = open_chunk(run->o, m, &j->missing);
+	struct slice *s;
+	struct ct_event ev;
+	uint64_t last = 0;
+
+	if (!r)
+		return;
+	s = new_slice(run, m->begin_ns);
+	if (!s) {
+		/* Out of memory: the reducer makes the chunk a gap. */
+		j->cut_at = m->begin_ns;
+		ct_chunk_reader_close(r);
+		return;
+	}
+	ct_partial_clock(s->p, m->begin_ns, ct_chunk_reader_clock_offset(r));
+	while (ct_chunk_reader_next(r, &ev) > 0) {
+		if (s->events >= SLICE_EVENTS && ev.ts > last) {
+			/* A cut between two instants: the next slice begins with this event. */
+			ct_partial_end(s->p, ev.ts);
+			push_slice(run, j, s);
+			s = new_slice(run, ev.ts);
+			if (!s) {
+				j->cut_at = ev.ts;
+				ct_chunk_reader_close(r);
+				return;
+			}
+		}
+		ct_partial_feed(s->p, &ev);
+		last = ev.ts;
+		s->events++;
+	}
+	chunk_losses(m, r, s->p);
+	ct_chunk_reader_close(r);
+	ct_partial_end(s->p, m->end_ns);
+	push_slice(run, j, s);
 }
 
 static void *worker(void *arg)
@@ -81,8 +180,6 @@ static void *worker(void *arg)
 
 	for (;;) {
 		struct job *j;
-		struct ct_partial *p = NULL;
-		int missing = 0;
 
 		pthread_mutex_lock(&run->mu);
 		while (!run->stop && run->next_take < run->n &&
@@ -96,17 +193,8 @@ static void *worker(void *arg)
 		j->state = 1;
 		pthread_mutex_unlock(&run->mu);
 
-		if (ct_partial_new(&p, &run->o->cfg, j->meta->begin_ns, 0) == 0) {
-			j->events = feed_chunk(run->o, j->meta, p, &missing, NULL, NULL);
-			if (missing) {
-				ct_partial_free(p);
-				p = NULL;
-			} else {
-				ct_partial_end(p, j->meta->end_ns);
-			}
-		}
+		map_chunk(run, j);
 		pthread_mutex_lock(&run->mu);
-		j->p = p;
 		j->state = 2;
 		pthread_cond_broadcast(&run->cv);
 		pthread_mutex_unlock(&run->mu);
@@ -127,14 +215,48 @@ static void tick(void *arg, uint64_t n)
 		pg->o->progress(pg->o->progress_arg, pg->done, pg->total);
 }
 
-/* A chunk that could not be read: its time range is a gap. */
-static void add_gap(struct ct_partial *acc, const struct ct_chunk_meta *m, uint64_t next_begin)
+/* [begin, end of the chunk) that could not be read: a gap. */
+static void add_gap(struct ct_partial *acc, const struct ct_chunk_meta *m, uint64_t begin,
+		    uint64_t next_begin)
 {
 	struct ct_partial *g;
 	uint64_t end = m->end_ns != UINT64_MAX ? m->end_ns : next_begin;
 
-	if (ct_partial_new_gap(&g, &(struct ct_an_config){0}, m->begin_ns, end, 0) == 0)
+	if (ct_partial_new_gap(&g, &(struct ct_an_config){0}, begin, end, 0) == 0)
 		ct_partial_reduce(acc, g);
+}
+
+/* Reduces job j's slices into acc as they come, in order. */
+static void reduce_job(struct run *run, struct job *j, struct ct_partial *acc, struct progress *pg,
+		       uint64_t next_begin)
+{
+	for (;;) {
+		struct slice *s;
+		int done;
+
+		pthread_mutex_lock(&run->mu);
+		while (!j->head && j->state != 2)
+			pthread_cond_wait(&run->cv, &run->mu);
+		s = j->head;
+		if (s) {
+			j->head = s->next;
+			if (!j->head)
+				j->tail = &j->head;
+			j->queued--;
+			pthread_cond_broadcast(&run->cv);
+		}
+		done = !s && j->state == 2;
+		pthread_mutex_unlock(&run->mu);
+		if (done)
+			break;
+		ct_partial_reduce(acc, s->p);
+		tick(pg, s->events);
+		free(s);
+	}
+	if (j->missing)
+		add_gap(acc, j->meta, j->meta->begin_ns, next_begin);
+	else if (j->cut_at)
+		add_gap(acc, j->meta, j->cut_at, next_begin);
 }
 
 int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out, char *errbuf,
@@ -170,12 +292,11 @@ int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out
 	if (n) {
 		feed_chunk(o, ct_trace_chunk(t, 0), acc, &missing, tick, &pg);
 		if (missing)
-			add_gap(acc, ct_trace_chunk(t, 0),
+			add_gap(acc, ct_trace_chunk(t, 0), ct_trace_chunk(t, 0)->begin_ns,
 				n > 1 ? ct_trace_chunk(t, 1)->begin_ns : UINT64_MAX);
 	}
 	if (n > 1 && jobs > 1) {
 		run.n = n - 1;
-		/* Mapped partials keep their chunk's whole history until reduced: few in flight. */
 		run.window = jobs + 1;
 		run.jobs = calloc(run.n, sizeof(*run.jobs));
 		th = calloc(jobs, sizeof(*th));
@@ -190,37 +311,25 @@ int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out
 	if (n > 1 && jobs > 1) {
 		pthread_mutex_init(&run.mu, NULL);
 		pthread_cond_init(&run.cv, NULL);
-		for (unsigned i = 0; i < run.n; i++)
+		for (unsigned i = 0; i < run.n; i++) {
 			run.jobs[i].meta = ct_trace_chunk(t, i + 1);
+			run.jobs[i].tail = &run.jobs[i].head;
+		}
 		for (unsigned i = 0; i < jobs; i++)
 			if (pthread_create(&th[i], NULL, worker, &run) == 0)
 				started++;
 		for (unsigned k = 0; k < run.n; k++) {
 			struct job *j = &run.jobs[k];
+			uint64_t next = k + 1 < run.n ? run.jobs[k + 1].meta->begin_ns : UINT64_MAX;
 
-			pthread_mutex_lock(&run.mu);
-			while (j->state != 2 && started)
-				pthread_cond_wait(&run.cv, &run.mu);
-			pthread_mutex_unlock(&run.mu);
 			if (!started) {
-				/* No thread could start: map it here. */
-				if (ct_partial_new(&j->p, &o->cfg, j->meta->begin_ns, 0) == 0) {
-					j->events =
-						feed_chunk(o, j->meta, j->p, &missing, NULL, NULL);
-					if (missing) {
-						ct_partial_free(j->p);
-						j->p = NULL;
-					}
-				}
+				/* No thread could start: everything here, in order. */
+				feed_chunk(o, j->meta, acc, &missing, tick, &pg);
+				if (missing)
+					add_gap(acc, j->meta, j->meta->begin_ns, next);
+				continue;
 			}
-			if (j->p)
-				ct_partial_reduce(acc, j->p);
-			else
-				add_gap(acc, j->meta,
-					k + 1 < run.n ? run.jobs[k + 1].meta->begin_ns
-						      : UINT64_MAX);
-			j->p = NULL;
-			tick(&pg, j->events);
+			reduce_job(&run, j, acc, &pg, next);
 			pthread_mutex_lock(&run.mu);
 			run.next_reduce = k + 1;
 			pthread_cond_broadcast(&run.cv);
@@ -237,7 +346,7 @@ int ct_an_analyse_dir(const struct ct_an_driver_opts *o, struct ct_partial **out
 
 			feed_chunk(o, m, acc, &missing, tick, &pg);
 			if (missing)
-				add_gap(acc, m,
+				add_gap(acc, m, m->begin_ns,
 					k + 1 < n ? ct_trace_chunk(t, k + 1)->begin_ns
 						  : UINT64_MAX);
 		}

@@ -192,9 +192,12 @@ void fdt_copy(struct ct_partial *p, struct proc *dst, const struct proc *src)
 {
 	uint64_t k, v;
 
-	for (size_t it = 0; ct_hmap_next(&src->fds, &it, &k, &v);)
+	for (size_t it = 0; ct_hmap_next(&src->fds, &it, &k, &v);) {
 		if (v)
 			fdt_set(p, dst, (int32_t)(k - 1), (struct fdinfo *)(uintptr_t)v);
+		else if (!ct_hmap_get(&dst->fds, k) && ct_hmap_put(&dst->fds, k, 0))
+			p->oom++; /* soft: closed here; the copy must not take the left's */
+	}
 }
 
 int fd_sockaddr_text(const uint8_t *a, size_t len, char *buf, size_t size)

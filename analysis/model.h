@@ -111,6 +111,10 @@ struct thread {
 	/* soft: the consistency check its first event would have made against the state
 	 * before the partial (FC_*), made by stitching once that state is known */
 	uint8_t first_check;
+	uint64_t first_own_ts; /* FC_OWN: when (the state before ends there, it runs from then) */
+	/* soft: an inconsistency counted at its first own event because the wake-up that began
+	 * the partial made it runnable (moot if the wake-up changed nothing) */
+	uint8_t wake_anomaly;
 	/* switched in while blocked, no wake-up seen: an inconsistency when its process is
 	 * traced (counted at the end); expected of a task outside the traced processes, seen
 	 * only when it switches with a traced one */

@@ -283,6 +283,23 @@ static char *take(char **dst, char **src)
 
 static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct fx_vec *fx)
 {
+	/*
+	 * A process forked on the right started with its parent's fds: those the right never
+	 * touched are the left's, as they were at the boundary (before the parent's own
+	 * changes on the right, merged below, some of which came after the fork).
+	 */
+	for (uint32_t i = 0; i < r->proc_list.n; i++) {
+		struct proc *rp = r->proc_list.v[i], *lp, *from;
+		int32_t anc;
+
+		if (!rp->fork_parent || pr_find(l, rp->pid))
+			continue;
+		anc = left_table_pid(r, rp->pid);
+		from = anc != rp->pid ? pr_find(l, anc) : NULL;
+		lp = from ? pr_get(l, rp->pid) : NULL;
+		if (lp)
+			fdt_copy(l, lp, from);
+	}
 	for (uint32_t i = 0; i < r->proc_list.n; i++) {
 		struct proc *rp = r->proc_list.v[i], *lp = pr_get(l, rp->pid);
 		uint64_t k, v;
@@ -398,6 +415,7 @@ static void take_left_state(struct ival *iv, const struct ival *li)
 }
 
 static void coalesce(struct ct_partial *l, struct thread *t, uint32_t from);
+static void split_at(struct ct_partial *l, struct thread *t, uint64_t ts);
 
 /* CPU timelines: the right's goes on where the left's ends (its first slot's previous task
  * is the left's last one). */
@@ -576,6 +594,12 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		if (rt->first_check == FC_OWN &&
 		    (lcopy.state == TS_BLOCKED || lcopy.state == TS_RUNNABLE))
 			p_anomaly(l);
+		/* The right took the thread for running since its begin; the whole trace has it
+		 * in the left's state until that first event of its own, running from there. */
+		if (rt->first_check == FC_OWN && lcopy.state != TS_RUNNING &&
+		    (rt->iv.v[0].flags & IV_PREFIX) && rt->first_own_ts > rt->iv.v[0].start &&
+		    rt->first_own_ts < iv_end(rt, 0, NO_END))
+			split_at(r, rt, rt->first_own_ts);
 
 		/* The right met the thread at a wake-up and took it for blocked; when it was
 		 * not (running, runnable), that wake-up changed nothing in the whole trace. */
@@ -584,6 +608,10 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 				lcopy.state != TS_BLOCKED &&
 				!(lcopy.state == TS_UNKNOWN && (lcopy.flags & IV_NOINFO));
 
+		/* ... nor did the inconsistency the right saw after it, unless it was
+		 * runnable already. */
+		if (wake_noop && rt->wake_anomaly && lcopy.state != TS_RUNNABLE && r->anomalies)
+			r->anomalies--;
 		for (uint32_t i = 0; i < rt->iv.n; i++) {
 			struct ival *iv = &rt->iv.v[i];
 

@@ -261,12 +261,19 @@ static void now_running(struct ct_partial *p, struct thread *t, uint64_t ts)
 {
 	struct ival *c = cur_iv(t);
 
-	if (c && (c->flags & IV_PREFIX) && !p->at_start && !t->first_check)
-		t->first_check = FC_OWN; /* against the state before: stitching checks */
+	/* The state before the partial (or not known yet) is stitching's to check. */
+	if (c && (c->flags & (IV_PREFIX | IV_NOINFO)) && !p->at_start && !t->first_check) {
+		t->first_check = FC_OWN;
+		t->first_own_ts = ts;
+	}
 	if (c && c->state == TS_RUNNING)
 		return;
-	if (c && (c->state == TS_BLOCKED || c->state == TS_RUNNABLE))
+	if (c && (c->state == TS_BLOCKED || c->state == TS_RUNNABLE)) {
 		p_anomaly(p); /* a switch-in was lost */
+		if (!p->at_start && t->iv.n == 2 && c == &t->iv.v[1] &&
+		    (t->iv.v[0].flags & IV_PREFIX) && (t->iv.v[0].flags & IV_WOKEN))
+			t->wake_anomaly = 1;
+	}
 	ts_push(p, t, ts, TS_RUNNING, 0, 0);
 }
 
@@ -408,7 +415,8 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 		if (n) {
 			struct ival *c = cur_iv(n);
 
-			if (c && (c->flags & IV_PREFIX) && !p->at_start && !n->first_check)
+			if (c && (c->flags & (IV_PREFIX | IV_NOINFO)) && !p->at_start &&
+			    !n->first_check)
 				n->first_check = FC_SWITCH_IN;
 			if (c && c->state == TS_BLOCKED)
 				n->lost_wakes++; /* its wake-up was lost, or it is not traced */

@@ -367,67 +367,103 @@ static char *trim(char *s)
 	return s;
 }
 
+/* One line of a config file (modified in place). Returns 0 or an error with err filled. */
+static int parse_line(struct ct_agent_config *c, char *line, const char *name, unsigned ln,
+		      char *err, size_t errlen)
+{
+	char *key = trim(line), *value, *eq, *hash, msg[512];
+	int e;
+
+	if (!*key || *key == '#')
+		return 0;
+	eq = strchr(key, '=');
+	if (!eq) {
+		snprintf(err, errlen, "%s:%u: expected 'key = value', got '%.80s'", name, ln, key);
+		return -EINVAL;
+	}
+	*eq = 0;
+	value = trim(eq + 1);
+	key = trim(key);
+	if (*value == '"') {
+		char *q = strchr(value + 1, '"');
+
+		if (!q || (trim(q + 1)[0] && trim(q + 1)[0] != '#')) {
+			snprintf(err, errlen,
+				 "%s:%u: quoted value for %s not terminated (or followed by more "
+				 "than a comment)",
+				 name, ln, key);
+			return -EINVAL;
+		}
+		*q = 0;
+		value++;
+	} else if ((hash = strstr(value, " #")) || (hash = strstr(value, "\t#"))) {
+		*hash = 0;
+		value = trim(value);
+	}
+	e = ct_agent_config_set(c, key, value, msg, sizeof(msg));
+	if (e)
+		snprintf(err, errlen, "%s:%u: %s", name, ln, msg);
+	return e;
+}
+
+#define MAX_LINE 4096
+
+int ct_agent_config_parse(struct ct_agent_config *c, const char *name, const char *text, size_t len,
+			  char *err, size_t errlen)
+{
+	char line[MAX_LINE + 1];
+	unsigned ln = 0;
+	size_t off = 0;
+	int e = 0;
+
+	while (!e && off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+
+		ln++;
+		if (n > MAX_LINE) {
+			snprintf(err, errlen, "%s:%u: line too long (at most %d bytes)", name, ln,
+				 MAX_LINE);
+			return -EINVAL;
+		}
+		if (memchr(text + off, 0, n)) {
+			snprintf(err, errlen, "%s:%u: NUL byte in the text (not a config file?)",
+				 name, ln);
+			return -EINVAL;
+		}
+		memcpy(line, text + off, n);
+		line[n] = 0;
+		e = parse_line(c, line, name, ln, err, errlen);
+		off += n + 1;
+	}
+	return e;
+}
+
 int ct_agent_config_load(struct ct_agent_config *c, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char line[4096], msg[512];
-	unsigned ln = 0;
-	int e = 0;
+	char buf[65536];
+	size_t n;
+	int e;
 
 	if (!f) {
 		e = -errno;
 		snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
 		return e;
 	}
-	while (!e && fgets(line, sizeof(line), f)) {
-		char *key, *value, *eq, *hash;
-		size_t n;
-
-		ln++;
-		n = strlen(line);
-		if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
-			snprintf(err, errlen, "%s:%u: line too long (at most %zu bytes)", path, ln,
-				 sizeof(line) - 2);
-			e = -EINVAL;
-			break;
-		}
-		key = trim(line);
-		if (!*key || *key == '#')
-			continue;
-		eq = strchr(key, '=');
-		if (!eq) {
-			snprintf(err, errlen, "%s:%u: expected 'key = value', got '%.80s'", path,
-				 ln, key);
-			e = -EINVAL;
-			break;
-		}
-		*eq = 0;
-		value = trim(eq + 1);
-		key = trim(key);
-		if (*value == '"') {
-			char *q = strchr(value + 1, '"');
-
-			if (!q || (trim(q + 1)[0] && trim(q + 1)[0] != '#')) {
-				snprintf(
-					err, errlen,
-					"%s:%u: quoted value for %s not terminated (or followed by "
-					"more than a comment)",
-					path, ln, key);
-				e = -EINVAL;
-				break;
-			}
-			*q = 0;
-			value++;
-		} else if ((hash = strstr(value, " #")) || (hash = strstr(value, "\t#"))) {
-			*hash = 0;
-			value = trim(value);
-		}
-		e = ct_agent_config_set(c, key, value, msg, sizeof(msg));
-		if (e)
-			snprintf(err, errlen, "%s:%u: %s", path, ln, msg);
+	n = fread(buf, 1, sizeof(buf), f);
+	if (n == sizeof(buf) && fgetc(f) != EOF) {
+		fclose(f);
+		snprintf(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf));
+		return -EFBIG;
 	}
+	e = ferror(f) ? -EIO : 0;
 	fclose(f);
-	return e;
+	if (e) {
+		snprintf(err, errlen, "cannot read config file %s", path);
+		return e;
+	}
+	return ct_agent_config_parse(c, path, buf, n, err, errlen);
 }
 
 int ct_agent_config_check(const struct ct_agent_config *c, char *err, size_t errlen)

@@ -96,6 +96,10 @@ int ct_agent_config_set(struct ct_agent_config *c, const char *key, const char *
  */
 int ct_agent_config_load(struct ct_agent_config *c, const char *path, char *err, size_t errlen);
 
+/* The same for text[0..len) read from a file called name (pure: tests, fuzzing). */
+int ct_agent_config_parse(struct ct_agent_config *c, const char *name, const char *text, size_t len,
+			  char *err, size_t errlen);
+
 /*
  * Checks the options together (e.g. retention needs rotation, a flight recorder needs a
  * threshold). Returns 0 or -EINVAL with the reason in err.

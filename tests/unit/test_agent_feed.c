@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The agent's feed of received spans: the events it gives the analysis (order at equal
+ * times whatever the arrival order, scopes repaired when spans of one process end out of
+ * nesting order — checked by feeding them to the real analysis engine, which must see no
+ * anomaly and settle every span), spans handed back unannotated with their reason (late, no
+ * pid, upstream, duplicate, unsettled, shutdown), claims, memory limits and release.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "agent/feed.h"
+#include "analysis/analysis.h"
+#include "crosstrace/crosstrace.h"
+#include "test.h"
+
+#define MS 1000000ull
+#define T0 (1000 * 1000000000ull) /* a monotonic time: the clock offset below is 0 */
+
+static const struct ct_span_ev_clock clk0 = {0, 0};
+
+struct sp {
+	uint8_t id; /* span id = 8 bytes of id; trace id derived */
+	uint8_t parent;
+	uint64_t start, end;
+	int32_t pid;
+};
+
+static struct ct_nbatch *batch(const struct sp *s, int n)
+{
+	struct ct_nbatch *b;
+	struct ct_nresource *r;
+
+	ct_nbatch_new(&b, "otlp");
+	r = ct_nbatch_add_resource(b);
+	ct_nattrs_add_str(b, &r->attrs, "service.name", "feed-test");
+	ct_nattrs_add_int(b, &r->attrs, "process.pid", s[0].pid);
+	ct_nresource_derive(r);
+	ct_nbatch_add_scope(b);
+	for (int i = 0; i < n; i++) {
+		struct ct_nspan *x = ct_nbatch_add_span(b, 0, 0);
+
+		memset(x->trace_id, 0x11, 16);
+		memset(x->span_id, s[i].id, 8);
+		if (s[i].parent)
+			memset(x->parent_id, s[i].parent, 8);
+		x->name = "op";
+		x->start_ns = s[i].start;
+		x->end_ns = s[i].end;
+		if (s[i].pid != s[0].pid) {
+			/* Another process: a resource of its own. */
+			r = ct_nbatch_add_resource(b);
+			ct_nattrs_add_int(b, &r->attrs, "process.pid", s[i].pid);
+			ct_nresource_derive(r);
+			x = &b->spans[b->n_spans - 1];
+			x->resource = b->n_resources - 1;
+		}
+	}
+	return b;
+}
+
+static struct ct_feed *feed_new(uint64_t max_spans)
+{
+	struct ct_feed_opts o = {.max_spans = max_spans, .max_bytes = 64 << 20, .annotate = 1};
+	struct ct_feed *f = NULL;
+
+	CHECK_INT(ct_feed_new(&f, &o), 0);
+	return f;
+}
+
+static int add(struct ct_feed *f, const struct sp *s, int n)
+{
+	struct ct_nbatch *b = batch(s, n);
+	int e = ct_feed_reserve(f, b);
+
+	if (!e)
+		e = ct_feed_add(f, b, &clk0);
+	if (e)
+		ct_nbatch_free(b);
+	return e;
+}
+
+struct evlog {
+	char text[4096];
+	size_t len;
+	struct ct_partial *p; /* also fed to the analysis when set */
+};
+
+static void log_ev(void *arg, const struct ct_event *ev)
+{
+	struct evlog *l = arg;
+	uint64_t id = ev->type == CT_EV_SPAN_START    ? ev->u.span_start.span_id
+		      : ev->type == CT_EV_SPAN_END    ? ev->u.span_end.span_id
+		      : ev->type == CT_EV_SCOPE_ENTER ? ev->u.scope_enter.span_id
+						      : ev->u.scope_exit.span_id;
+	static const char *const code[] = {[CT_EV_SPAN_START] = "S",
+					   [CT_EV_SPAN_END] = "E",
+					   [CT_EV_SCOPE_ENTER] = "+",
+					   [CT_EV_SCOPE_EXIT] = "-"};
+
+	l->len += (size_t)snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s%s%x",
+				   l->len ? " " : "", code[ev->type], (unsigned)(id & 0xff));
+	if (l->p)
+		ct_partial_feed(l->p, ev);
+}
+
+static void drain(struct ct_feed *f)
+{
+	struct ct_feed_span *out[64];
+	size_t n;
+
+	while ((n = ct_feed_take_ready(f, UINT64_MAX, out, 64)) > 0)
+		ct_feed_release(f, out, n);
+}
+
+/* A JS SDK sends children first (they end first), with start times rounded alike. */
+TEST(nesting_order)
+{
+	struct ct_feed *f = feed_new(1000);
+	const struct sp child = {2, 1, T0, T0 + 3 * MS, 100},
+			zero = {3, 1, T0 + 3 * MS, T0 + 3 * MS, 100};
+	const struct sp parent = {1, 0, T0, T0 + 5 * MS, 100};
+	struct evlog l = {0};
+
+	CHECK_INT(add(f, &child, 1), 0);
+	CHECK_INT(add(f, &zero, 1), 0);
+	CHECK_INT(add(f, &parent, 1), 0);
+	CHECK_U64(ct_feed_take_events(f, T0 + 10 * MS, log_ev, &l), 6);
+	/* Parent enters first, the child exits first; the zero-length span after the child's
+	 * exit at the same instant. */
+	CHECK_STR(l.text, "S1 +1 S2 +2 -2 E2 S3 +3 -3 E3 -1 E1");
+	drain(f);
+	ct_feed_free(f);
+}
+
+static struct ct_feed *claim_feed;
+static struct ct_feed_span *claimed[16];
+static unsigned n_claimed;
+
+static void claim_cb(void *arg, const struct ct_partial *p, const struct ct_an_span *v)
+{
+	struct ct_feed_span *sp = ct_feed_claim(claim_feed, v->trace_lo, v->id, v->pid);
+
+	(void)arg;
+	(void)p;
+	CHECK(sp != NULL);
+	if (sp && n_claimed < 16) {
+		CHECK_INT(sp->reason, CT_FEED_ANNOTATED);
+		/* The analysis had no kernel data: every instant is unknown or inactive, and the
+		 * breakdown still sums to the duration. */
+		uint64_t sum = 0;
+
+		for (unsigned c = 0; c < CT_CAT_N; c++)
+			sum += v->cat[c];
+		CHECK_U64(sum, v->end_ns - v->start_ns);
+		CHECK_INT(v->tid, 0);
+		CHECK(v->incomplete & CT_INC_PROCESS_WIDE);
+		claimed[n_claimed++] = sp;
+	}
+}
+
+/* Two spans of one process overlapping without nesting: scopes repaired, the analysis sees a
+ * consistent stack and settles both, which are then claimed once each. */
+TEST(overlap_repaired)
+{
+	struct ct_feed *f = feed_new(1000);
+	const struct sp s[] = {{1, 0, T0, T0 + 10 * MS, 100},
+			       {2, 0, T0 + 2 * MS, T0 + 12 * MS, 100}};
+	struct ct_an_config cfg = {.keep_spans = 1};
+	struct evlog l = {0};
+	struct ct_feed_stats st;
+	struct ct_result_stats rs;
+
+	CHECK_INT(ct_partial_new(&l.p, &cfg, 0, 1), 0);
+	CHECK_INT(add(f, s, 2), 0);
+	ct_feed_take_events(f, T0 + 20 * MS, log_ev, &l);
+	CHECK_STR(l.text, "S1 +1 S2 +2 -2 -1 +2 E1 -2 E2");
+	ct_feed_stats(f, &st);
+	CHECK_U64(st.scope_repairs, 1);
+	CHECK_U64(st.analysed_until, T0 + 20 * MS);
+	ct_partial_advance(l.p, T0 + 200 * MS);
+	ct_result_stats(l.p, &rs);
+	CHECK_U64(rs.anomalies, 0);
+	claim_feed = f;
+	n_claimed = 0;
+	CHECK_INT(ct_partial_take_spans(l.p, claim_cb, NULL), 2);
+	CHECK_INT(n_claimed, 2);
+	/* Claimed once only; a wrong pid claims nothing. */
+	CHECK(ct_feed_claim(f, 0x1111111111111111ull, 0x0101010101010101ull, 100) == NULL);
+	ct_feed_release(f, claimed, n_claimed);
+	ct_feed_stats(f, &st);
+	CHECK_U64(st.spans_held, 0);
+	CHECK_U64(st.bytes_held, 0);
+	CHECK_U64(st.by_reason[CT_FEED_ANNOTATED], 2);
+	ct_partial_free(l.p);
+	ct_feed_free(f);
+}
+
+static unsigned ready(struct ct_feed *f, uint64_t expire, unsigned reason)
+{
+	struct ct_feed_span *out[64];
+	size_t n = ct_feed_take_ready(f, expire, out, 64);
+	unsigned hits = 0;
+
+	for (size_t i = 0; i < n; i++)
+		hits += out[i]->reason == reason;
+	ct_feed_release(f, out, n);
+	return n == hits ? (unsigned)n : 1000 + (unsigned)n;
+}
+
+TEST(reasons)
+{
+	struct ct_feed *f = feed_new(1000);
+	struct evlog l = {0};
+	const struct sp early = {5, 0, T0, T0 + MS, 100},
+			nopid = {6, 0, T0 + 50 * MS, T0 + 51 * MS, 0};
+	const struct sp ok = {7, 0, T0 + 50 * MS, T0 + 60 * MS, 100};
+	struct ct_nbatch *b;
+
+	/* Time up to T0 + 20 ms has been analysed: a span starting before is late. */
+	ct_feed_take_events(f, T0 + 20 * MS, log_ev, &l);
+	CHECK_INT(add(f, &early, 1), 0);
+	CHECK_INT(ready(f, 0, CT_FEED_LATE), 1);
+	CHECK_INT(add(f, &nopid, 1), 0);
+	CHECK_INT(ready(f, 0, CT_FEED_NO_PID), 1);
+	/* Annotated by another agent upstream: passed on as it is. */
+	b = batch(&ok, 1);
+	ct_nattrs_add_str(b, &b->spans[0].attrs, "crosstrace.annotation", "kernel");
+	CHECK_INT(ct_feed_reserve(f, b), 0);
+	CHECK_INT(ct_feed_add(f, b, &clk0), 0);
+	CHECK_INT(ready(f, 0, CT_FEED_UPSTREAM), 1);
+	/* The same id twice (a client's retry): the second goes out unannotated. */
+	CHECK_INT(add(f, &ok, 1), 0);
+	CHECK_INT(add(f, &ok, 1), 0);
+	CHECK_INT(ready(f, 0, CT_FEED_DUPLICATE), 1);
+	/* Fed, never settled: handed back once its end is well behind the analysis. */
+	ct_feed_take_events(f, T0 + 100 * MS, log_ev, &l);
+	CHECK_INT(ready(f, T0 + 60 * MS, CT_FEED_UNSETTLED), 0);
+	CHECK_INT(ready(f, T0 + 61 * MS, CT_FEED_UNSETTLED), 1);
+	/* Times far ahead of this host's clock. */
+	{
+		struct sp fut = {8, 0, 0, 0, 100};
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fut.start = (uint64_t)ts.tv_sec * 1000000000ull + 120000000000ull;
+		fut.end = fut.start + MS;
+		CHECK_INT(add(f, &fut, 1), 0);
+		CHECK_INT(ready(f, 0, CT_FEED_FUTURE), 1);
+	}
+	/* Waiting at shutdown. */
+	{
+		const struct sp later = {9, 0, T0 + 200 * MS, T0 + 300 * MS, 100};
+
+		CHECK_INT(add(f, &later, 1), 0);
+		CHECK_INT(ready(f, UINT64_MAX, CT_FEED_SHUTDOWN), 1);
+	}
+	{
+		struct ct_feed_stats st;
+
+		ct_feed_stats(f, &st);
+		CHECK_U64(st.spans_held, 0);
+		CHECK_U64(st.spans_in, 7);
+	}
+	ct_feed_free(f);
+}
+
+TEST(limits)
+{
+	struct ct_feed *f = feed_new(3);
+	const struct sp s[] = {{1, 0, T0, T0 + MS, 100},
+			       {2, 0, T0, T0 + MS, 100},
+			       {3, 0, T0, T0 + MS, 100},
+			       {4, 0, T0, T0 + MS, 100}};
+	struct ct_feed_stats st;
+
+	/* A whole batch is refused, never a part of it. */
+	CHECK_INT(add(f, s, 4), CT_EFULL);
+	CHECK_INT(add(f, s, 3), 0);
+	CHECK_INT(add(f, s + 3, 1), CT_EFULL);
+	ct_feed_stats(f, &st);
+	CHECK_U64(st.refused, 5);
+	CHECK_U64(st.spans_held, 3);
+	CHECK(st.bytes_held > 0);
+	CHECK_INT(ready(f, UINT64_MAX, CT_FEED_SHUTDOWN), 3);
+	ct_feed_stats(f, &st);
+	CHECK_U64(st.spans_held, 0);
+	CHECK_U64(st.bytes_held, 0);
+	ct_feed_free(f);
+}
+
+/* Freed with spans still waiting and events half taken: nothing leaks (ASan). */
+TEST(free_while_waiting)
+{
+	struct ct_feed *f = feed_new(100);
+	const struct sp s[] = {{1, 0, T0, T0 + 50 * MS, 100}, {2, 1, T0 + MS, T0 + 2 * MS, 100}};
+	struct evlog l = {0};
+
+	CHECK_INT(add(f, s, 2), 0);
+	ct_feed_take_events(f, T0 + 10 * MS, log_ev, &l);
+	CHECK_STR(l.text, "S1 +1 S2 +2 -2 E2");
+	ct_feed_free(f);
+}
+
+int main(void)
+{
+	RUN(nesting_order);
+	RUN(overlap_repaired);
+	RUN(reasons);
+	RUN(limits);
+	RUN(free_while_waiting);
+	return test_main_end();
+}

@@ -181,8 +181,18 @@ static int generate(const char *dir, uint64_t events, unsigned chunks)
 	return ct_tracedir_close(g.td, "complete");
 }
 
-/* Runs the analysis in a child (so its peak RSS is its own). */
-static int analyse(const char *dir, unsigned jobs, double *secs, long *maxrss_kb, uint64_t *events)
+static double cpu_of(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * Runs the analysis in a child (so its peak RSS is its own). CPU time is given as well: on a
+ * machine others use, wall time says more about them than about us.
+ */
+static int analyse(const char *dir, unsigned jobs, double *secs, double *cpu, long *maxrss_kb,
+		   uint64_t *events)
 {
 	int fds[2];
 	pid_t pid;
@@ -221,32 +231,46 @@ static int analyse(const char *dir, unsigned jobs, double *secs, long *maxrss_kb
 	if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;
 	*secs = (double)(mono() - t0) / 1e9;
+	*cpu = cpu_of(&ru);
 	*maxrss_kb = ru.ru_maxrss;
 	return 0;
 }
 
-static double babeltrace(const char *dir, unsigned chunks)
+/* babeltrace2 -o dummy on every chunk: wall seconds (return) and CPU seconds (*cpu). */
+static double babeltrace(const char *dir, unsigned chunks, double *cpu)
 {
-	char cmd[8192];
-	int n;
+	static char paths[64][4096];
+	char *argv[70];
+	int n = 0, st;
 	uint64_t t0;
+	struct rusage ru;
+	pid_t pid;
 
-	n = snprintf(cmd, sizeof(cmd), "babeltrace2 -o dummy");
-	for (unsigned i = 0; i < chunks + 1 && n < (int)sizeof(cmd) - 200; i++) {
+	argv[n++] = "babeltrace2";
+	argv[n++] = "-o";
+	argv[n++] = "dummy";
+	for (unsigned i = 0; i < chunks + 1 && i < 64; i++) {
 		struct stat sb;
-		char c[4096];
 
-		snprintf(c, sizeof(c), "%s/chunks/%06u", dir, i);
-		if (stat(c, &sb))
+		snprintf(paths[i], sizeof(paths[i]), "%s/chunks/%06u", dir, i);
+		if (stat(paths[i], &sb))
 			break;
-		n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " %s", c);
+		argv[n++] = paths[i];
 	}
-	snprintf(cmd + n, sizeof(cmd) - (size_t)n, " >/dev/null 2>&1");
+	argv[n] = NULL;
 	if (system("babeltrace2 --version >/dev/null 2>&1"))
 		return -1;
 	t0 = mono();
-	if (system(cmd))
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return -1;
+	*cpu = cpu_of(&ru);
 	return (double)(mono() - t0) / 1e9;
 }
 
@@ -264,7 +288,8 @@ int main(int argc, char **argv)
 	uint64_t events = 20000000, got;
 	unsigned chunks = 0, jobs = 0, per_chunk = 2000000, keep = 0;
 	char base[256] = "/tmp/ct-bench-analysis-XXXXXX", big[512], small[512];
-	double t1, tn, tb, ts_small;
+	double t1, tn, tb, ts_small, c1, cn, cb = 0, cs;
+	double load[3] = {0, 0, 0};
 	long rss1, rssn, rss_small;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -294,24 +319,31 @@ int main(int argc, char **argv)
 		rm_rf(base);
 		return 1;
 	}
-	if (analyse(small, 1, &ts_small, &rss_small, &got) || analyse(big, 1, &t1, &rss1, &got) ||
-	    analyse(big, jobs, &tn, &rssn, &got)) {
+	if (getloadavg(load, 3) < 0)
+		load[0] = -1;
+	if (analyse(small, 1, &ts_small, &cs, &rss_small, &got) ||
+	    analyse(big, 1, &t1, &c1, &rss1, &got) || analyse(big, jobs, &tn, &cn, &rssn, &got)) {
 		fprintf(stderr, "bench: analysis failed\n");
 		rm_rf(base);
 		return 1;
 	}
-	tb = babeltrace(big, chunks);
-	printf("\n%-44s %12s %14s %12s\n", "", "seconds", "events/s", "peak RSS");
-	printf("%-44s %12.2f %14.0f %9.1f MB\n", "crosstrace report, 1 thread", t1, got / t1,
-	       rss1 / 1024.0);
-	printf("%-44s %12.2f %14.0f %9.1f MB\n", "crosstrace report, map threads", tn, got / tn,
-	       rssn / 1024.0);
-	printf("%-44s %12.2f %14.0f %9.1f MB\n", "crosstrace report, 1/4 of the trace", ts_small,
-	       (got / 4) / ts_small, rss_small / 1024.0);
+	tb = babeltrace(big, chunks, &cb);
+	printf("\nload average before: %.2f (%ld CPUs)\n", load[0], sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%-40s %9s %12s %9s %12s %12s\n", "", "wall s", "events/s", "cpu s", "ev/cpu-s",
+	       "peak RSS");
+	printf("%-40s %9.2f %12.0f %9.2f %12.0f %9.1f MB\n", "crosstrace report, 1 thread", t1,
+	       got / t1, c1, got / c1, rss1 / 1024.0);
+	printf("%-40s %9.2f %12.0f %9.2f %12.0f %9.1f MB\n", "crosstrace report, map threads", tn,
+	       got / tn, cn, got / cn, rssn / 1024.0);
+	printf("%-40s %9.2f %12.0f %9.2f %12.0f %9.1f MB\n", "crosstrace report, 1/4 of the trace",
+	       ts_small, (got / 4) / ts_small, cs, (got / 4) / cs, rss_small / 1024.0);
 	if (tb > 0) {
-		printf("%-44s %12.2f %14.0f\n", "babeltrace2 -o dummy (decode only)", tb, got / tb);
-		printf("\nreport is %.1fx (1 thread) / %.1fx (threads) babeltrace2's bare decode\n",
-		       tb / t1, tb / tn);
+		printf("%-40s %9.2f %12.0f %9.2f %12.0f\n", "babeltrace2 -o dummy (decode only)",
+		       tb, got / tb, cb, got / cb);
+		printf("\nreport is %.1fx (1 thread) / %.1fx (threads) babeltrace2's bare decode "
+		       "in "
+		       "wall time, %.1fx / %.1fx in CPU time\n",
+		       tb / t1, tb / tn, cb / c1, cb / cn);
 	} else {
 		printf("babeltrace2 not available: no comparison\n");
 	}

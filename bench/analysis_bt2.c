@@ -28,6 +28,7 @@ struct variant {
 	int unrolled; /* six named fields instead of an array of six */
 	int small; /* payload: nr and a return value only */
 	int string; /* payload adds a 15-character string (a task name) */
+	int streams; /* events spread over this many streams (one per CPU and thread) */
 };
 
 static const struct variant variants[] = {
@@ -37,7 +38,10 @@ static const struct variant variants[] = {
 	{"no-context", "no per-event context (pid, tid, size)", 0, 0, 0, 0, 0},
 	{"unrolled", "args as six fields instead of an array", 0, 1, 1, 0, 0},
 	{"small", "payload nr + ret (a syscall exit)", 0, 1, 0, 1, 0},
-	{"string", "payload + a 15-character string", 0, 1, 0, 0, 1},
+	{"string", "payload + a 15-character string", 0, 1, 0, 0, 1, 1},
+	{"34-streams", "as written today, spread over 34 streams (2 CPUs, 32 threads)", 0, 1, 0, 0,
+	 0, 34},
+	{"small-34", "payload nr + ret, over 34 streams", 0, 1, 0, 1, 0, 34},
 };
 
 /* A bit-position writer for one packet. */
@@ -91,17 +95,89 @@ static const char *metadata_fmt =
 	"};\n"
 	"event { name = \"syscall_entry\"; id = 64; stream_id = 0; fields := struct {\n%s};\n};\n";
 
+/* Events first, first + step, ... (count of them) of a variant, as one stream file. */
+static int write_stream(const char *path, const struct variant *v, unsigned long first,
+			unsigned long step, unsigned long count)
+{
+	size_t cap = 65536;
+	uint8_t *buf = malloc(cap);
+	unsigned long k = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (k < count) {
+		struct pw w = {buf, 0};
+		uint64_t t0 = 1000000000 + (first + k * step) * 500, ts = t0;
+		size_t ctx_at;
+
+		memset(buf, 0, cap);
+		put(&w, 0xC1FC1FC1u, 4, v->natural);
+		w.bits += 16 * 8;
+		put(&w, 0, 4, v->natural);
+		if (v->natural)
+			align(&w, 64);
+		ctx_at = w.bits / 8;
+		w.bits += 4 * 64; /* the packet context, filled below */
+		/* Events while they fit (the largest is under 200 bytes). */
+		while (k < count && w.bits / 8 + 200 < cap) {
+			unsigned long i = first + k * step;
+
+			ts = 1000000000 + i * 500;
+			/* A structure is aligned as its most aligned field (CTF 1.8 4.2.1). */
+			if (v->natural)
+				align(&w, 64);
+			put(&w, 64, 2, v->natural);
+			put(&w, ts, 8, v->natural);
+			if (v->context) {
+				if (v->natural)
+					align(&w, 32);
+				put(&w, 4242, 4, v->natural);
+				put(&w, 4243, 4, v->natural);
+				put(&w, v->small ? 12 : 52, 2, v->natural);
+			}
+			if (v->natural)
+				align(&w, 64);
+			put(&w, i % 300, 4, v->natural);
+			if (v->small) {
+				put(&w, 64, 8, v->natural);
+			} else {
+				for (int a = 0; a < 6; a++)
+					put(&w, 0x7f0000000000ull + i * 16 + (uint64_t)a, 8,
+					    v->natural);
+				if (v->string)
+					put_str(&w, "payment-worker1");
+			}
+			k++;
+		}
+		align(&w, 8);
+		{
+			uint64_t ctx[4] = {t0, ts, w.bits, w.bits};
+
+			memcpy(buf + ctx_at, ctx, sizeof(ctx));
+		}
+		if (write(fd, buf, w.bits / 8) != (ssize_t)(w.bits / 8)) {
+			close(fd);
+			free(buf);
+			return -1;
+		}
+	}
+	free(buf);
+	return close(fd);
+}
+
 static int write_variant(const char *dir, const struct variant *v, unsigned long events)
 {
 	char path[4200], meta[4096], fields[512];
 	unsigned a16 = v->natural ? 16 : 8, a32 = v->natural ? 32 : 8, a64 = v->natural ? 64 : 8;
-	size_t cap = 65536, n_ev = 0;
-	uint8_t *buf = malloc(cap);
-	uint64_t ts = 1000000000;
+	unsigned long streams = v->streams ? (unsigned long)v->streams : 1;
 	FILE *f;
-	int fd;
 
-	if (!buf || (mkdir(dir, 0755) && errno != EEXIST))
+	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -1;
 	if (v->small)
 		snprintf(fields, sizeof(fields), "    uint32_t nr;\n    int64_t ret;\n");
@@ -119,72 +195,15 @@ static int write_variant(const char *dir, const struct variant *v, unsigned long
 		 fields);
 	snprintf(path, sizeof(path), "%s/metadata", dir);
 	f = fopen(path, "w");
-	if (!f || fputs(meta, f) < 0 || fclose(f)) {
-		free(buf);
+	if (!f || fputs(meta, f) < 0 || fclose(f))
 		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/stream_0", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		free(buf);
-		return -1;
-	}
-	while (n_ev < events) {
-		struct pw w = {buf, 0};
-		uint64_t t0 = ts;
-		size_t ctx_at;
-
-		memset(buf, 0, cap);
-		put(&w, 0xC1FC1FC1u, 4, v->natural);
-		w.bits += 16 * 8;
-		put(&w, 0, 4, v->natural);
-		if (v->natural)
-			align(&w, 64);
-		ctx_at = w.bits / 8;
-		w.bits += 4 * 64; /* the packet context, filled below */
-		/* Events while they fit (the largest is under 200 bytes). */
-		while (n_ev < events && w.bits / 8 + 200 < cap) {
-			/* A structure is aligned as its most aligned field (CTF 1.8 4.2.1). */
-			if (v->natural)
-				align(&w, 64);
-			put(&w, 64, 2, v->natural);
-			put(&w, ts, 8, v->natural);
-			if (v->context) {
-				if (v->natural)
-					align(&w, 32);
-				put(&w, 4242, 4, v->natural);
-				put(&w, 4243, 4, v->natural);
-				put(&w, v->small ? 12 : 52, 2, v->natural);
-			}
-			if (v->natural)
-				align(&w, 64);
-			put(&w, n_ev % 300, 4, v->natural);
-			if (v->small) {
-				put(&w, 64, 8, v->natural);
-			} else {
-				for (int k = 0; k < 6; k++)
-					put(&w, 0x7f0000000000ull + n_ev * 16 + (uint64_t)k, 8,
-					    v->natural);
-				if (v->string)
-					put_str(&w, "payment-worker1");
-			}
-			ts += 500;
-			n_ev++;
-		}
-		align(&w, 8);
-		{
-			uint64_t ctx[4] = {t0, ts - 500, w.bits, w.bits};
-
-			memcpy(buf + ctx_at, ctx, sizeof(ctx));
-		}
-		if (write(fd, buf, w.bits / 8) != (ssize_t)(w.bits / 8)) {
-			close(fd);
-			free(buf);
+	/* Round robin: every stream covers the whole time range, as CPUs and threads do. */
+	for (unsigned long s = 0; s < streams; s++) {
+		snprintf(path, sizeof(path), "%s/stream_%lu", dir, s);
+		if (write_stream(path, v, s, streams, events / streams + (s < events % streams)))
 			return -1;
-		}
 	}
-	free(buf);
-	return close(fd);
+	return 0;
 }
 
 /* babeltrace2 -o dummy dir: CPU seconds (user + system) and wall seconds. */

@@ -33,6 +33,15 @@ struct rec {
 	uint8_t cls; /* 0 end, 1 start, 2 end of a zero-length span */
 };
 
+/*
+ * A span whose end was fed, in end order. Claimed spans may be released (freed) while still
+ * listed, so an entry is only trusted when the hash still maps its ids to the same span.
+ */
+struct endrec {
+	struct ct_feed_span *sp;
+	uint64_t id, trace_lo, end;
+};
+
 /* A (pid, tid) scope stack as the analysis sees it. */
 struct stack {
 	int32_t pid, tid;
@@ -53,7 +62,7 @@ struct ct_feed {
 	struct ct_feed_span *hash[1 << HBITS]; /* queued spans by id */
 	struct ct_feed_span **ready; /* handed back unannotated, waiting for the annotator */
 	size_t n_ready, cap_ready;
-	struct ct_feed_span **ended; /* ended (end record fed), in end order */
+	struct endrec *ended; /* ended (end record fed), in end order */
 	size_t ended_head, n_ended, cap_ended;
 	uint64_t seq, analysed_until;
 	struct ct_feed_stats st;
@@ -427,7 +436,8 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 	f->take = NULL;
 	pthread_mutex_unlock(&f->mu);
 
-	qsort(take, n, sizeof(*take), rec_cmp);
+	if (n)
+		qsort(take, n, sizeof(*take), rec_cmp);
 	while (cut < n && take[cut].ts < before_ns)
 		cut++;
 	for (size_t i = 0; i < cut; i++) {
@@ -448,7 +458,8 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 			    !grow((void **)&f->ended, &f->cap_ended, f->ended_head + f->n_ended + 1,
 				  sizeof(*f->ended))) {
 				sp->state = ST_ENDED;
-				f->ended[f->ended_head + f->n_ended++] = sp;
+				f->ended[f->ended_head + f->n_ended++] =
+					(struct endrec){sp, sp->id, sp->trace_lo, sp->end};
 			}
 			pthread_mutex_unlock(&f->mu);
 		}
@@ -511,15 +522,18 @@ size_t ct_feed_take_ready(struct ct_feed *f, uint64_t expire_before_ns, struct c
 	/* Ended spans the analysis settled were claimed (state OUT): skip them. Those still
 	 * waiting when their time is well past were not settled: hand them back. */
 	while (n < max && f->n_ended) {
-		struct ct_feed_span *sp = f->ended[f->ended_head];
+		const struct endrec *r = &f->ended[f->ended_head];
+		struct ct_feed_span **slot, *sp;
 
-		if (sp->state == ST_ENDED && sp->end >= expire_before_ns)
+		if (r->end >= expire_before_ns)
 			break;
 		f->ended_head++;
 		f->n_ended--;
-		if (sp->state != ST_ENDED)
-			continue;
-		*hfind(f, sp->id, sp->trace_lo) = sp->hnext;
+		slot = hfind(f, r->id, r->trace_lo);
+		sp = *slot;
+		if (sp != r->sp || sp->state != ST_ENDED || sp->end != r->end)
+			continue; /* claimed (and perhaps released) since */
+		*slot = sp->hnext;
 		sp->hnext = NULL;
 		sp->state = ST_OUT;
 		sp->reason = expire_before_ns == UINT64_MAX ? CT_FEED_SHUTDOWN : CT_FEED_UNSETTLED;

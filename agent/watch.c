@@ -304,11 +304,12 @@ static void rescan(struct ct_watch *w)
 static int connector_open(void)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC};
-	struct {
-		struct nlmsghdr nl;
-		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
-	} __attribute__((packed)) msg;
+	/* nlmsghdr | cn_msg | op, laid out by hand: cn_msg ends in a flexible array. */
+	_Alignas(struct nlmsghdr)
+		uint8_t msg[NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(enum proc_cn_mcast_op))];
+	struct nlmsghdr *nl = (struct nlmsghdr *)(void *)msg;
+	struct cn_msg *cn = NLMSG_DATA(nl);
+	enum proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
 	int s = socket(PF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_CONNECTOR);
 	int rcv = 4 << 20;
 
@@ -322,15 +323,15 @@ static int connector_open(void)
 	}
 	/* Fork storms overflow a small buffer; a rescan covers what is lost anyway. */
 	setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv));
-	memset(&msg, 0, sizeof(msg));
-	msg.nl.nlmsg_len = sizeof(msg);
-	msg.nl.nlmsg_type = NLMSG_DONE;
-	msg.nl.nlmsg_pid = (uint32_t)getpid();
-	msg.cn.id.idx = CN_IDX_PROC;
-	msg.cn.id.val = CN_VAL_PROC;
-	msg.cn.len = sizeof(enum proc_cn_mcast_op);
-	msg.op = PROC_CN_MCAST_LISTEN;
-	if (send(s, &msg, sizeof(msg), 0) != (ssize_t)sizeof(msg)) {
+	memset(msg, 0, sizeof(msg));
+	nl->nlmsg_len = sizeof(msg);
+	nl->nlmsg_type = NLMSG_DONE;
+	nl->nlmsg_pid = (uint32_t)getpid();
+	cn->id.idx = CN_IDX_PROC;
+	cn->id.val = CN_VAL_PROC;
+	cn->len = sizeof(op);
+	memcpy(cn->data, &op, sizeof(op));
+	if (send(s, msg, sizeof(msg), 0) != (ssize_t)sizeof(msg)) {
 		int e = -errno;
 
 		close(s);
@@ -357,12 +358,14 @@ static void connector_read(struct ct_watch *w)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
 		     h = NLMSG_NEXT(h, n)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			struct proc_event *ev;
+			struct proc_event evs, *ev = &evs;
 
 			if (h->nlmsg_type != NLMSG_DONE || cn->id.idx != CN_IDX_PROC ||
 			    cn->len < sizeof(*ev) - sizeof(ev->event_data))
 				continue;
-			ev = (struct proc_event *)(void *)cn->data;
+			/* The payload is only 4-byte aligned in the message: copy it. */
+			memset(&evs, 0, sizeof(evs));
+			memcpy(&evs, cn->data, cn->len < sizeof(evs) ? cn->len : sizeof(evs));
 			w->st.events++;
 			switch (ev->what) {
 			case PROC_EVENT_EXEC:

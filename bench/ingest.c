@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench/ingest (not a test): OTLP/HTTP protobuf spans ingested per core. A child process runs
- * the receiver (one libmicrohttpd thread) feeding the foreign stream of a trace directory
- * (decode → events → time-ordered buffer → CTF chunks, rotated every 250 ms, last 2 kept);
- * the parent is a load generator on loopback with keep-alive connections. Every second it
- * prints the rate, the receiver's CPU use and resident memory; at the end spans per
- * CPU-second of the receiver and the accounting of every span sent.
+ * bench/ingest (not a test): OTLP/HTTP protobuf spans ingested per core. The receiving side
+ * is either `crosstrace agent` itself (--agent BIN: receivers, kernel capture of the load
+ * generator's process, the received spans recorded in the trace directory, and every span
+ * annotated by the incremental analysis; the spans carry the generator's pid), or, without
+ * --agent, a child process running only the receiver and the trace directory's foreign
+ * stream (decode → events → time-ordered buffer → CTF chunks). Either way chunks rotate every
+ * 250 ms, the last 2 kept. The parent is a load generator on loopback with keep-alive
+ * connections. Every second it prints the rate, the receiving process's CPU use and resident
+ * memory; at the end spans per CPU-second of that process and the accounting of every span
+ * sent (from the agent's GET /stats).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +26,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <fcntl.h>
+#include <jansson.h>
 
 #include "crosstrace/crosstrace.h"
 #include "format/tracedir.h"
@@ -211,7 +218,8 @@ static void make_batches(struct ct_nbatch **batches, size_t *bytes, uint32_t n)
 		ct_nbatch_new(&b, "otlp");
 		r = ct_nbatch_add_resource(b);
 		ct_nattrs_add_str(b, &r->attrs, "service.name", "checkout");
-		ct_nattrs_add_int(b, &r->attrs, "process.pid", 4000 + k);
+		/* The generator itself: the agent watches it, so annotation has kernel data. */
+		ct_nattrs_add_int(b, &r->attrs, "process.pid", getpid());
 		ct_nattrs_add_str(b, &r->attrs, "telemetry.sdk.language", "go");
 		ct_nattrs_add_str(b, &r->attrs, "host.name", "bench-host");
 		ct_nresource_derive(r);
@@ -282,11 +290,142 @@ static void proc_usage(pid_t pid, uint64_t *cpu_ns, uint64_t *rss_kib)
 	}
 }
 
+/* ---- the agent as the receiving side ---- */
+
+struct agent_run {
+	pid_t pid;
+	int otlp, health;
+	char status[128];
+};
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int c;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
+
+static int status_port(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+static int start_agent(struct agent_run *ar, const char *bin, const char *dir, int record,
+		       const char *export_url)
+{
+	char out[128], pid[16], log[128];
+	const char *argv[40];
+	int n = 0;
+
+	snprintf(ar->status, sizeof(ar->status), "%s/status", dir);
+	snprintf(out, sizeof(out), "%s/trace", dir);
+	snprintf(log, sizeof(log), "%s/agent.log", dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	argv[n++] = bin;
+	argv[n++] = "agent";
+	for (const char *a = "--otlp-port 0 --zipkin-port -1 --health-port 0 --socket none "
+			     "--rotate-time 250ms --grace 250ms --max-chunks 2 --span-delay 500ms "
+			     "--stats-every 0";
+	     *a;) {
+		static char words[16][32];
+		size_t l = strcspn(a, " ");
+
+		snprintf(words[n - 2], sizeof(words[0]), "%.*s", (int)l, a);
+		argv[n] = words[n - 2];
+		n++;
+		a += l + (a[l] == ' ');
+	}
+	argv[n++] = "--watch-pid";
+	argv[n++] = pid;
+	argv[n++] = "--output";
+	argv[n++] = out;
+	argv[n++] = "--status-file";
+	argv[n++] = ar->status;
+	argv[n++] = record ? "--record-spans=true" : "--record-spans=false";
+	if (export_url) {
+		argv[n++] = "--export";
+		argv[n++] = export_url;
+	}
+	argv[n] = NULL;
+	ar->pid = fork();
+	if (ar->pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		char *st = read_text(ar->status);
+
+		if (st && strstr(st, "health ")) {
+			ar->otlp = status_port(st, "otlp ");
+			ar->health = status_port(st, "health ");
+			free(st);
+			return 0;
+		}
+		free(st);
+		usleep(50000);
+	}
+	fprintf(stderr, "ingest: the agent did not start (see %s)\n", log);
+	return -1;
+}
+
+/* GET /stats of the agent, parsed. */
+static json_t *agent_stats(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	static const char req[] = "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	char *buf = malloc(1 << 16), *body;
+	size_t len = 0;
+	ssize_t r;
+	json_t *j = NULL;
+
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	if (fd < 0 || !buf || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    send(fd, req, sizeof(req) - 1, 0) != (ssize_t)sizeof(req) - 1)
+		goto out;
+	while ((r = recv(fd, buf + len, (1 << 16) - 1 - len, 0)) > 0)
+		len += (size_t)r;
+	buf[len] = 0;
+	body = strstr(buf, "\r\n\r\n");
+	if (body)
+		j = json_loads(body + 4, 0, NULL);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return j;
+}
+
+static uint64_t jv(json_t *j, const char *obj, const char *key)
+{
+	return (uint64_t)json_integer_value(json_object_get(json_object_get(j, obj), key));
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"seconds", required_argument, NULL, 's'},
 						 {"connections", required_argument, NULL, 'c'},
 						 {"spans", required_argument, NULL, 'n'},
+						 {"agent", required_argument, NULL, 'a'},
+						 {"no-record", no_argument, NULL, 'R'},
+						 {"export", required_argument, NULL, 'e'},
 						 {NULL, 0, NULL, 0}};
 	unsigned seconds = 10, conns = 2;
 	uint32_t spans = 100;
@@ -294,6 +433,9 @@ int main(int argc, char **argv)
 	struct gen g = {0};
 	pthread_t th[64];
 	struct totals t = {0};
+	struct agent_run ar = {0};
+	const char *agent = NULL, *export_url = NULL;
+	int record = 1;
 	char dir[] = "/tmp/ct-bench-ingest-XXXXXX", tdir[64], cmd[128];
 	uint64_t cpu0, cpu1, rss, start, last_acked = 0, last_cpu = 0, max_rss = 0;
 	int pfd[2], c, status;
@@ -306,32 +448,57 @@ int main(int argc, char **argv)
 			conns = (unsigned)atoi(optarg);
 		else if (c == 'n')
 			spans = (uint32_t)atoi(optarg);
+		else if (c == 'a')
+			agent = optarg;
+		else if (c == 'R')
+			record = 0;
+		else if (c == 'e')
+			export_url = optarg;
 		else {
 			fprintf(stderr,
-				"usage: ingest [--seconds N] [--connections N] [--spans N]\n");
+				"usage: ingest [--seconds N] [--connections N] [--spans N]\n"
+				"              [--agent build/crosstrace [--no-record] "
+				"[--export URL]]\n");
 			return 2;
 		}
 	}
 	if (conns < 1 || conns > 64 || !spans || !mkdtemp(dir) || pipe(pfd))
 		return 2;
 	snprintf(tdir, sizeof(tdir), "%s/trace", dir);
-	child = fork();
-	if (child == 0) {
-		close(pfd[0]);
-		_exit(run_receiver(pfd[1], tdir));
-	}
-	close(pfd[1]);
-	if (read(pfd[0], &g.port, sizeof(g.port)) != sizeof(g.port)) {
-		fprintf(stderr, "ingest: the receiver did not start\n");
-		return 1;
+	if (agent) {
+		if (geteuid())
+			fprintf(stderr, "ingest: not root: the agent cannot capture the kernel, so "
+					"spans will not be annotated\n");
+		if (start_agent(&ar, agent, dir, record, export_url))
+			return 1;
+		child = ar.pid;
+		g.port = ar.otlp;
+	} else {
+		child = fork();
+		if (child == 0) {
+			close(pfd[0]);
+			_exit(run_receiver(pfd[1], tdir));
+		}
+		close(pfd[1]);
+		if (read(pfd[0], &g.port, sizeof(g.port)) != sizeof(g.port)) {
+			fprintf(stderr, "ingest: the receiver did not start\n");
+			return 1;
+		}
 	}
 	make_batches(batches, &g.body_bytes, spans);
 	g.batches = batches;
 	g.spans_per_body = spans;
 	printf("bench/ingest: OTLP/HTTP protobuf, %u spans per request (%zu bytes), %u keep-alive "
-	       "connections on loopback, %u s;\nreceiver: 1 thread, decode + span events + "
-	       "foreign-stream buffer + CTF chunks (kernel annotation is not wired in yet)\n\n",
+	       "connections on loopback, %u s;\n",
 	       spans, g.body_bytes, conns, seconds);
+	if (agent)
+		printf("receiver: crosstrace agent (%s): kernel capture of the generator's pid, "
+		       "spans %srecorded in the trace directory, every span annotated by the "
+		       "incremental analysis%s\n\n",
+		       agent, record ? "" : "not ", export_url ? " and exported" : "");
+	else
+		printf("receiver: 1 thread, decode + span events + foreign-stream buffer + CTF "
+		       "chunks (no annotation: run with --agent for that)\n\n");
 	printf("%4s %12s %10s %16s %10s\n", "t(s)", "spans/s", "rcv CPU", "spans/CPU-s", "RSS MiB");
 	proc_usage(child, &cpu0, &rss);
 	start = ct_mono_ns();
@@ -361,27 +528,80 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < conns; i++)
 		pthread_join(th[i], NULL);
 	proc_usage(child, &cpu1, &rss);
-	kill(child, SIGTERM);
-	if (read(pfd[0], &t, sizeof(t)) != sizeof(t))
-		fprintf(stderr, "ingest: no final counters from the receiver\n");
-	waitpid(child, &status, 0);
 
 	printf("\nsent and acknowledged (200): %" PRIu64 " spans in %" PRIu64 " requests; %" PRIu64
 	       " spans answered 503 (buffer full: back-pressure, sent again), %" PRIu64
 	       " other errors\n",
 	       atomic_load(&g.acked_spans), atomic_load(&g.requests), atomic_load(&g.busy_spans),
 	       atomic_load(&g.errors));
-	printf("receiver: %" PRIu64 " spans taken (%" PRIu64 " refused with 503), %" PRIu64
-	       " rejected; %" PRIu64 " events written, %" PRIu64 " late, %" PRIu64
-	       " overflow, %" PRIu64 " refused by the trace directory\n",
-	       t.spans, t.refused, t.rejected, t.events_written, t.late, t.overflow, t.lost_td);
-	printf("unexplained loss: %" PRId64 " spans (acknowledged - taken by the receiver)\n",
-	       (int64_t)(atomic_load(&g.acked_spans) - t.spans));
-	printf("receiver CPU: %.2f s over %u s; peak RSS %.1f MiB\n", (double)(cpu1 - cpu0) / 1e9,
-	       seconds, (double)max_rss / 1024);
-	printf("\ningested per core: %.0f spans/s (spans per CPU-second of the receiver)\n",
+	if (agent) {
+		/* Let the analysis catch up (span-delay + a chunk), then account for every span. */
+		json_t *j = NULL;
+		uint64_t until = ct_mono_ns() + 30000000000ull, waiting = 1;
+		uint64_t cpu2, rss2;
+
+		while (waiting && ct_mono_ns() < until) {
+			usleep(200000);
+			json_decref(j);
+			j = agent_stats(ar.health);
+			waiting = j ? jv(j, "annotation", "waiting_spans") : 1;
+		}
+		proc_usage(child, &cpu2, &rss2);
+		if (j) {
+			uint64_t received = jv(j, "received", "spans");
+			uint64_t annotated = jv(j, "annotation", "annotated");
+			uint64_t unannotated = jv(j, "annotation", "unannotated");
+
+			printf("agent: %" PRIu64 " spans received, %" PRIu64 " annotated, %" PRIu64
+			       " exported unannotated (late %" PRIu64 "), %" PRIu64
+			       " still waiting; %" PRIu64 " refused with 503; kernel: %" PRIu64
+			       " records, %" PRIu64
+			       " lost; received spans not recorded in the trace: "
+			       "%" PRIu64 " late, %" PRIu64 " overflow\n",
+			       received, annotated, unannotated,
+			       (uint64_t)json_integer_value(json_object_get(
+				       json_object_get(json_object_get(j, "annotation"),
+						       "unannotated_by_reason"),
+				       "late")),
+			       jv(j, "annotation", "waiting_spans"), jv(j, "refused", "busy_503"),
+			       jv(j, "kernel", "records"), jv(j, "kernel", "lost"),
+			       jv(j, "dropped", "recording_late"),
+			       jv(j, "dropped", "recording_overflow"));
+			printf("unexplained loss: %" PRId64
+			       " spans (acknowledged - received), %" PRId64
+			       " (received - annotated - unannotated - waiting)\n",
+			       (int64_t)(atomic_load(&g.acked_spans) - received),
+			       (int64_t)(received - annotated - unannotated - waiting));
+			printf("the analysis caught up %.1f s after the load stopped (agent CPU "
+			       "meanwhile %.2f s, counted below)\n",
+			       (double)(ct_mono_ns() - g.deadline_ns) / 1e9,
+			       (double)(cpu2 - cpu1) / 1e9);
+			cpu1 = cpu2;
+			json_decref(j);
+		}
+		kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	} else {
+		kill(child, SIGTERM);
+		if (read(pfd[0], &t, sizeof(t)) != sizeof(t))
+			fprintf(stderr, "ingest: no final counters from the receiver\n");
+		waitpid(child, &status, 0);
+		printf("receiver: %" PRIu64 " spans taken (%" PRIu64 " refused with 503), %" PRIu64
+		       " rejected; %" PRIu64 " events written, %" PRIu64 " late, %" PRIu64
+		       " overflow, %" PRIu64 " refused by the trace directory\n",
+		       t.spans, t.refused, t.rejected, t.events_written, t.late, t.overflow,
+		       t.lost_td);
+		printf("unexplained loss: %" PRId64
+		       " spans (acknowledged - taken by the receiver)\n",
+		       (int64_t)(atomic_load(&g.acked_spans) - t.spans));
+	}
+	printf("receiving process CPU: %.2f s over %u s; peak RSS %.1f MiB\n",
+	       (double)(cpu1 - cpu0) / 1e9, seconds, (double)max_rss / 1024);
+	printf("\ningested per core: %.0f spans/s (spans per CPU-second of the receiving "
+	       "process%s)\n",
 	       cpu1 > cpu0 ? (double)atomic_load(&g.acked_spans) / ((double)(cpu1 - cpu0) / 1e9)
-			   : 0.0);
+			   : 0.0,
+	       agent ? ", annotation included" : "");
 	printf("peer figure: OpenTelemetry Collector, ~15000 spans/s per core -- its published "
 	       "sizing guidance,\n  not measured here (otelcol is not packaged in Debian).\n");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

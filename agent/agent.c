@@ -302,8 +302,17 @@ static int sink(void *arg, struct ct_nbatch *b)
 	int e;
 
 	clk.offset_ns = ct_clock_offset_ns(&clk.uncertainty_ns);
-	if (a->c.capture && a->c.annotate)
+	if (a->c.capture && a->c.annotate) {
+		struct ct_nbatch *c;
+
 		resolve_pids(a, b);
+		/* Kept until its kernel data is analysed: only the model, packed (a decoder's
+		 * arena holds its parse tree too, several times the size). */
+		if (!ct_nbatch_compact(b, &c)) {
+			ct_nbatch_free(b);
+			b = c;
+		}
+	}
 	/* Room first: a batch the agent cannot hold is refused before anything records it. */
 	if (ct_feed_reserve(a->feed, b)) {
 		ct_nbatch_free(b);

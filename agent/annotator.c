@@ -228,59 +228,85 @@ static void syscall_summary(const struct ct_partial *p, const struct ct_an_span 
 					i ? ", " : "", agg[i].name, agg[i].count, agg[i].ns / 1000);
 }
 
+/* Annotation attributes with literal keys (no copy) and a value. */
+static void kint(struct ct_nbatch *b, struct ct_nspan *s, const char *key, int64_t v)
+{
+	struct ct_nval *x = ct_nattrs_add_static(b, &s->attrs, key);
+
+	if (x) {
+		x->type = CT_NVAL_INT;
+		x->i = v;
+	}
+}
+
+static void kstr(struct ct_nbatch *b, struct ct_nspan *s, const char *key, const char *v)
+{
+	struct ct_nval *x = ct_nattrs_add_static(b, &s->attrs, key);
+
+	if (x)
+		ct_nval_set_bytes(b, x, CT_NVAL_STR, v, strlen(v));
+}
+
+/* crosstrace.time.<category>_ns, per ct_cat. */
+static const char *const time_keys[CT_CAT_N] = {
+	"crosstrace.time.cpu_user_ns",	    "crosstrace.time.cpu_kernel_ns",
+	"crosstrace.time.runnable_ns",	    "crosstrace.time.blocked_io_ns",
+	"crosstrace.time.blocked_lock_ns",  "crosstrace.time.blocked_network_ns",
+	"crosstrace.time.blocked_sleep_ns", "crosstrace.time.blocked_other_ns",
+	"crosstrace.time.unknown_ns",	    "crosstrace.time.inactive_ns",
+	"crosstrace.time.children_ns",
+};
+
+static const char *const cause_keys[3] = {"crosstrace.cause.1", "crosstrace.cause.2",
+					  "crosstrace.cause.3"};
+
 /*
  * Adds the annotation of settled span v to span si of b; with detail, its syscalls as child
- * spans (wall-clock times through offset, the one its own times were converted with).
+ * spans (wall-clock times through offset, the one its own times were converted with). The
+ * breakdown lists the categories that are not zero (they sum to the duration).
  */
 static void annotate(struct ct_annotator *a, const struct ct_partial *p, const struct ct_an_span *v,
 		     struct ct_nbatch *b, uint32_t si, uint64_t uncertainty, int64_t offset)
 {
 	uint64_t d = v->end_ns - v->start_ns;
 	struct ct_nspan *s = &b->spans[si];
-	char key[64], buf[640], text[600];
+	char buf[640], text[600];
 	int detail;
 
-	ct_nspan_annotate_str(b, s, "annotation", "kernel");
+	ct_nattrs_reserve(b, &s->attrs, 12 + CT_CAT_N);
+	kstr(b, s, "crosstrace.annotation", "kernel");
 	if (v->tid > 0) {
-		ct_nspan_annotate_str(b, s, "attribution", "thread");
+		kstr(b, s, "crosstrace.attribution", "thread");
 	} else {
 		snprintf(buf, sizeof(buf),
 			 "process: the span carries no thread.id, so the kernel activity of every "
 			 "thread of pid %d counts",
 			 (int)v->pid);
-		ct_nspan_annotate_str(b, s, "attribution", buf);
+		kstr(b, s, "crosstrace.attribution", buf);
 	}
-	ct_nspan_annotate_int(b, s, "time_uncertainty_ns", (int64_t)uncertainty);
-	for (unsigned c = 0; c < CT_CAT_N; c++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "%s", ct_cat_name(c));
-		for (char *q = name; *q; q++)
-			if (*q == '-')
-				*q = '_';
-		snprintf(key, sizeof(key), "time.%s_ns", name);
-		ct_nspan_annotate_int(b, s, key, (int64_t)v->cat[c]);
-	}
-	ct_nspan_annotate_int(b, s, "own_ns", (int64_t)(d - v->cat[CT_CAT_CHILDREN]));
+	kint(b, s, "crosstrace.time_uncertainty_ns", (int64_t)uncertainty);
+	for (unsigned c = 0; c < CT_CAT_N; c++)
+		if (v->cat[c])
+			kint(b, s, time_keys[c], (int64_t)v->cat[c]);
+	kint(b, s, "crosstrace.own_ns", (int64_t)(d - v->cat[CT_CAT_CHILDREN]));
 	for (uint32_t i = 0; i < v->n_causes && i < 3; i++) {
 		struct ct_an_cause c;
 
 		if (ct_an_span_cause(p, v, i, &c, text, sizeof(text)))
 			break;
-		snprintf(key, sizeof(key), "cause.%u", i + 1);
 		snprintf(buf, sizeof(buf), "%u%% %s: %s", d ? (unsigned)(c.ns * 100 / d) : 0,
 			 ct_cat_name(c.cat), c.text);
-		ct_nspan_annotate_str(b, s, key, buf);
+		kstr(b, s, cause_keys[i], buf);
 	}
 	syscall_summary(p, v, buf, sizeof(buf));
 	if (buf[0])
-		ct_nspan_annotate_str(b, s, "syscalls", buf);
+		kstr(b, s, "crosstrace.syscalls", buf);
 	if (v->cat[CT_CAT_INACTIVE] == d && d && v->tid <= 0 && !v->n_sums) {
 		snprintf(buf, sizeof(buf),
 			 "no kernel activity of pid %d was recorded during the span (is the "
 			 "process watched?)",
 			 (int)v->pid);
-		ct_nspan_annotate_str(b, s, "note", buf);
+		kstr(b, s, "crosstrace.note", buf);
 	}
 	if (v->incomplete) {
 		size_t n = 0;
@@ -290,18 +316,18 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 			if (v->incomplete & (1u << bit))
 				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
 						      n ? "," : "", inc_name(bit));
-		ct_nspan_annotate_str(b, s, "incomplete", buf);
+		kstr(b, s, "crosstrace.incomplete", buf);
 	}
 	if (v->root && v->cp_segments) {
-		ct_nspan_annotate_int(b, s, "critical_path.own_process_ns",
-				      (int64_t)v->cp_own_process_ns);
-		ct_nspan_annotate_int(b, s, "critical_path.segments", v->cp_segments);
+		kint(b, s, "crosstrace.critical_path.own_process_ns",
+		     (int64_t)v->cp_own_process_ns);
+		kint(b, s, "crosstrace.critical_path.segments", v->cp_segments);
 	}
 	detail = v->detailed && (a->o.detail_all || (a->o.threshold_ns && d >= a->o.threshold_ns));
 	if (!detail)
 		return;
 	if (v->syscalls_omitted)
-		ct_nspan_annotate_int(b, s, "syscalls_omitted", v->syscalls_omitted);
+		kint(b, s, "crosstrace.syscalls_omitted", v->syscalls_omitted);
 	for (uint32_t i = 0; i < v->n_syscalls && i < MAX_CHILD_SPANS; i++) {
 		struct ct_an_syscall sc;
 		struct ct_nspan *c;
@@ -328,23 +354,23 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 		c->start_ns = to_wall(sc.entry_ns, offset);
 		c->end_ns = to_wall(end < sc.entry_ns ? sc.entry_ns : end, offset);
 		c->time_resolution_ns = s->time_resolution_ns;
-		ct_nspan_annotate_str(b, c, "syscall.name", sc.name);
+		kstr(b, c, "crosstrace.syscall.name", sc.name);
 		snprintf(args, sizeof(args), "0x%llx,0x%llx,0x%llx,0x%llx,0x%llx,0x%llx",
 			 (unsigned long long)sc.args[0], (unsigned long long)sc.args[1],
 			 (unsigned long long)sc.args[2], (unsigned long long)sc.args[3],
 			 (unsigned long long)sc.args[4], (unsigned long long)sc.args[5]);
-		ct_nspan_annotate_str(b, c, "syscall.args", args);
+		kstr(b, c, "crosstrace.syscall.args", args);
 		if (sc.fd >= 0)
-			ct_nspan_annotate_int(b, c, "syscall.fd", sc.fd);
+			kint(b, c, "crosstrace.syscall.fd", sc.fd);
 		if (sc.target[0])
-			ct_nspan_annotate_str(b, c, "syscall.target", sc.target);
+			kstr(b, c, "crosstrace.syscall.target", sc.target);
 		if (sc.exit_ns != UINT64_MAX) {
-			ct_nspan_annotate_int(b, c, "syscall.ret", sc.ret);
+			kint(b, c, "crosstrace.syscall.ret", sc.ret);
 			if (sc.ret < 0 && sc.ret > -4096)
-				ct_nspan_annotate_int(b, c, "syscall.errno", -sc.ret);
+				kint(b, c, "crosstrace.syscall.errno", -sc.ret);
 		}
-		ct_nattrs_add_int(b, &c->attrs, "thread.id", sc.tid);
-		ct_nspan_annotate_str(b, c, "annotation", "syscall");
+		kint(b, c, "thread.id", sc.tid);
+		kstr(b, c, "crosstrace.annotation", "syscall");
 		a->st.syscall_spans++;
 		add_out(a, b, b->n_spans - 1, NULL);
 	}
@@ -542,8 +568,8 @@ static void take_ready(struct ct_annotator *a, uint64_t expire_before)
 			const char *why = reason_text(v[i]->reason);
 
 			if (why)
-				ct_nspan_annotate_str(v[i]->b, &v[i]->b->spans[v[i]->idx],
-						      "annotation", why);
+				kstr(v[i]->b, &v[i]->b->spans[v[i]->idx], "crosstrace.annotation",
+				     why);
 			a->st.unannotated++;
 			add_out(a, v[i]->b, v[i]->idx, v[i]);
 		}
@@ -637,15 +663,16 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 				foreign = i;
 		a->offset_ns = ct_chunk_reader_clock_offset(r);
 	}
-	if (first) {
-		if (ct_partial_new(&a->run, &a->cfg, c->begin, 1))
-			return 0;
-		p = a->run;
-	} else if (r || a->fe.n) {
-		if (ct_partial_new(&p, &a->cfg, c->begin, 0))
-			p = NULL;
-	}
-	if (p) {
+	/*
+	 * Chunks come in order, so each is fed straight into the running result: that is the
+	 * map of a chunk and its reduce in one (the engine gives the same result either way,
+	 * docs/internals/analysis.md), without stitching soft bounds that cannot exist here --
+	 * replaying process-wide scope changes across a stitch is what such a reduce would cost.
+	 */
+	if (first && ct_partial_new(&a->run, &a->cfg, c->begin, 1))
+		return 0;
+	p = a->run;
+	{
 		int more = r ? ct_chunk_reader_next(r, &ev) > 0 : 0;
 
 		/* Merge: chunk events and the feed's, by time (the feed's after at equal times:
@@ -666,17 +693,6 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 			ct_partial_loss(p, c->begin, c->end, "read-errors");
 		if (r && ct_chunk_reader_discarded(r))
 			ct_partial_loss(p, c->begin, c->end, "lost-events");
-		if (p != a->run) {
-			int e;
-
-			ct_partial_end(p, c->end);
-			e = ct_partial_reduce(a->run, p);
-			if (e)
-				ct_agent_log(
-					"annotator: chunk %u does not follow the analysis so far "
-					"(%s): its events are left out",
-					c->index, ct_strerror(e));
-		}
 	}
 	if (r) {
 		ct_chunk_reader_close(r);

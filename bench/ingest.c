@@ -123,12 +123,13 @@ static int run_receiver(int fd, const char *dir)
 
 struct gen {
 	int port;
-	struct ct_nbatch **batches;
 	size_t body_bytes;
 	uint32_t spans_per_body;
 	uint64_t deadline_ns;
 	_Atomic uint64_t acked_spans, requests, errors, busy_spans;
 };
+
+static void make_batches(struct ct_nbatch **batches, size_t *bytes, uint32_t n);
 
 static void *generate(void *arg)
 {
@@ -137,26 +138,45 @@ static void *generate(void *arg)
 	char head[256], resp[4096];
 	struct ct_buf body;
 	unsigned k = 0;
+	struct ct_nbatch *mine[N_BODIES];
+	size_t bytes;
+	/* Ids unique to this connection and request (a real SDK's are random). */
+	uint64_t seq = (uint64_t)(uintptr_t)&body << 20;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	ct_buf_init(&body);
+	/* Each connection its own requests: their times and ids change every send. */
+	make_batches(mine, &bytes, g->spans_per_body);
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		perror("ingest: connect");
 		return NULL;
 	}
 	while (ct_mono_ns() < g->deadline_ns) {
-		struct ct_nbatch *bt = g->batches[k++ % N_BODIES];
+		struct ct_nbatch *bt = mine[k++ % N_BODIES];
 		const struct ct_buf *b = &body;
 		uint64_t now = ct_real_ns();
 		int hl;
 
-		/* Spans that have just ended, as an SDK sends them: fresh times every request
-		 * (encoding is the generator's work, not the receiver's). */
+		/*
+		 * Spans that have just ended, as an SDK's batch processor sends them: fresh times
+		 * and ids every request (encoding is the generator's work, not the receiver's).
+		 * Groups of ten: a 400 µs server span and nine sequential 35 µs children, one group
+		 * after the other over the last few milliseconds.
+		 */
+		seq++;
 		for (uint32_t i = 0; i < bt->n_spans; i++) {
-			bt->spans[i].start_ns = now - 300000 + i * 100;
-			bt->spans[i].end_ns = now - 50000;
-			bt->spans[i].events[0].time_ns = bt->spans[i].start_ns + 1000;
+			struct ct_nspan *sp = &bt->spans[i];
+			uint64_t group = now - 50000 - (bt->n_spans / 10 + 1) * 450000ull +
+					 (i / 10) * 450000ull;
+
+			sp->start_ns = i % 10 ? group + 10000 + (i % 10 - 1) * 40000ull : group;
+			sp->end_ns = sp->start_ns + (i % 10 ? 35000 : 400000);
+			sp->events[0].time_ns = sp->start_ns + 1000;
+			memcpy(sp->trace_id + 8, &seq, 8);
+			memcpy(sp->span_id, &seq, 6);
+			if (i % 10)
+				memcpy(sp->parent_id, bt->spans[i - i % 10].span_id, 8);
 		}
 		ct_buf_reset(&body);
 		ct_otlp_proto_encode(bt, NULL, 0, &body);
@@ -204,10 +224,13 @@ static void *generate(void *arg)
 	}
 	close(fd);
 	ct_buf_fini(&body);
+	for (int i = 0; i < N_BODIES; i++)
+		ct_nbatch_free(mine[i]);
 	return NULL;
 }
 
-/* Realistic spans: a server span and its children with a dozen attributes and an event. */
+/* Realistic spans: a server span and its children with a dozen attributes and an event
+ * (times set per request by the generator). */
 static void make_batches(struct ct_nbatch **batches, size_t *bytes, uint32_t n)
 {
 	for (int k = 0; k < N_BODIES; k++) {
@@ -355,6 +378,15 @@ static int start_agent(struct agent_run *ar, const char *bin, const char *dir, i
 	argv[n++] = "--status-file";
 	argv[n++] = ar->status;
 	argv[n++] = record ? "--record-spans=true" : "--record-spans=false";
+	if (getenv("INGEST_AGENT_ARGS")) {
+		/* Extra agent options for experiments, space-separated. */
+		static char extra[512];
+		char *save, *w;
+
+		snprintf(extra, sizeof(extra), "%s", getenv("INGEST_AGENT_ARGS"));
+		for (w = strtok_r(extra, " ", &save); w && n < 36; w = strtok_r(NULL, " ", &save))
+			argv[n++] = w;
+	}
 	if (export_url) {
 		argv[n++] = "--export";
 		argv[n++] = export_url;
@@ -486,7 +518,6 @@ int main(int argc, char **argv)
 		}
 	}
 	make_batches(batches, &g.body_bytes, spans);
-	g.batches = batches;
 	g.spans_per_body = spans;
 	printf("bench/ingest: OTLP/HTTP protobuf, %u spans per request (%zu bytes), %u keep-alive "
 	       "connections on loopback, %u s;\n",

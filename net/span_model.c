@@ -48,7 +48,12 @@ void *ct_arena_alloc(struct ct_arena *a, size_t n)
 	if (!n)
 		n = 8;
 	if (!b || b->cap - b->used < n) {
-		size_t cap = n > ARENA_BLOCK / 2 ? n : ARENA_BLOCK;
+		/* Blocks grow with the arena, 1 KiB to 16 KiB: a one-span request (JS SDKs send
+		 * those) must not hold 16 KiB while it waits for its kernel data. */
+		size_t grown = a->total < 1024		? 1024
+			       : a->total > ARENA_BLOCK ? ARENA_BLOCK
+							: a->total;
+		size_t cap = n > ARENA_BLOCK / 2 ? n : n > grown ? n : grown;
 
 		b = malloc(sizeof(*b) + cap);
 		if (!b) {
@@ -57,7 +62,7 @@ void *ct_arena_alloc(struct ct_arena *a, size_t n)
 		}
 		b->used = 0;
 		b->cap = cap;
-		if (a->head && cap != ARENA_BLOCK) {
+		if (a->head && n > ARENA_BLOCK / 2) {
 			/* A big one-off: keep the current block on top for small allocations. */
 			b->next = a->head->next;
 			a->head->next = b;
@@ -112,6 +117,169 @@ int ct_nbatch_new(struct ct_nbatch **out, const char *sdk)
 	ct_arena_init(&b->arena);
 	b->sdk = sdk;
 	*out = b;
+	return 0;
+}
+
+/* ---- compaction: measure, then copy into one region ---- */
+
+/* A block of exactly n bytes (rounded to 8) holding one allocation. */
+static void *arena_exact(struct ct_arena *a, size_t n)
+{
+	struct ct_arena_blk *b;
+
+	n = (n + 7) & ~(size_t)7;
+	b = malloc(sizeof(*b) + n);
+	if (!b) {
+		a->oom = 1;
+		return NULL;
+	}
+	b->used = b->cap = n;
+	b->next = a->head;
+	a->head = b;
+	a->total += sizeof(*b) + n;
+	return b->data;
+}
+
+struct pack {
+	char *p, *end; /* NULL p: measuring */
+	size_t need;
+};
+
+static void *pk_alloc(struct pack *k, size_t n)
+{
+	void *r;
+
+	n = (n + 7) & ~(size_t)7;
+	k->need += n;
+	if (!k->p || n > (size_t)(k->end - k->p))
+		return NULL;
+	r = k->p;
+	k->p += n;
+	return r;
+}
+
+static const char *pk_str(struct pack *k, const char *s, size_t n)
+{
+	char *d = pk_alloc(k, n + 1);
+
+	if (!d)
+		return "";
+	memcpy(d, s, n);
+	d[n] = 0;
+	return d;
+}
+
+static const char *pk_cstr(struct pack *k, const char *s)
+{
+	return s && s[0] ? pk_str(k, s, strlen(s)) : "";
+}
+
+static void pk_attrs(struct pack *k, struct ct_nattrs *to, const struct ct_nattrs *from)
+{
+	struct ct_nattr *v = from->n ? pk_alloc(k, from->n * sizeof(*v)) : NULL;
+
+	*to = (struct ct_nattrs){
+		.v = v, .n = v ? from->n : 0, .cap = v ? from->n : 0, .dropped = from->dropped};
+	/* Measuring (no v): the strings are counted all the same. */
+	for (uint32_t i = 0; i < from->n; i++) {
+		const struct ct_nattr *a = &from->v[i];
+		const char *key = pk_cstr(k, a->key), *str = NULL;
+
+		if (a->v.type == CT_NVAL_STR || a->v.type == CT_NVAL_BYTES ||
+		    a->v.type == CT_NVAL_ARRAY || a->v.type == CT_NVAL_KVLIST)
+			str = pk_str(k, a->v.s ? a->v.s : "", a->v.len);
+		if (!v)
+			continue;
+		v[i].key = key;
+		v[i].v = a->v;
+		if (str)
+			v[i].v.s = str;
+	}
+}
+
+/* Copies src's model through k; in the measuring pass (k->p NULL) only counts. */
+static void pk_batch(struct pack *k, struct ct_nbatch *d, const struct ct_nbatch *src)
+{
+	d->resources =
+		src->n_resources ? pk_alloc(k, src->n_resources * sizeof(*d->resources)) : NULL;
+	d->scopes = src->n_scopes ? pk_alloc(k, src->n_scopes * sizeof(*d->scopes)) : NULL;
+	d->spans = src->n_spans ? pk_alloc(k, src->n_spans * sizeof(*d->spans)) : NULL;
+	for (uint32_t i = 0; i < src->n_resources; i++) {
+		const struct ct_nresource *r = &src->resources[i];
+		struct ct_nresource tmp, *o = d->resources ? &d->resources[i] : &tmp;
+
+		*o = *r;
+		pk_attrs(k, &o->attrs, &r->attrs);
+		o->schema_url = pk_cstr(k, r->schema_url);
+		ct_nresource_derive(o);
+		o->pid = r->pid; /* may have been set otherwise (a TCP peer) */
+	}
+	for (uint32_t i = 0; i < src->n_scopes; i++) {
+		const struct ct_nscope *c = &src->scopes[i];
+		struct ct_nscope tmp, *o = d->scopes ? &d->scopes[i] : &tmp;
+
+		o->name = pk_cstr(k, c->name);
+		o->version = pk_cstr(k, c->version);
+		o->schema_url = pk_cstr(k, c->schema_url);
+		pk_attrs(k, &o->attrs, &c->attrs);
+	}
+	for (uint32_t i = 0; i < src->n_spans; i++) {
+		const struct ct_nspan *s = &src->spans[i];
+		struct ct_nspan tmp, *o = d->spans ? &d->spans[i] : &tmp;
+
+		*o = *s;
+		o->trace_state = pk_cstr(k, s->trace_state);
+		o->name = pk_cstr(k, s->name);
+		o->status_message = pk_cstr(k, s->status_message);
+		pk_attrs(k, &o->attrs, &s->attrs);
+		o->events = s->n_events ? pk_alloc(k, s->n_events * sizeof(*o->events)) : NULL;
+		o->n_events = o->cap_events = o->events ? s->n_events : 0;
+		for (uint32_t e = 0; e < s->n_events; e++) {
+			struct ct_nevent te, *oe = o->events ? &o->events[e] : &te;
+
+			*oe = s->events[e];
+			oe->name = pk_cstr(k, s->events[e].name);
+			pk_attrs(k, &oe->attrs, &s->events[e].attrs);
+		}
+		o->links = s->n_links ? pk_alloc(k, s->n_links * sizeof(*o->links)) : NULL;
+		o->n_links = o->cap_links = o->links ? s->n_links : 0;
+		for (uint32_t l = 0; l < s->n_links; l++) {
+			struct ct_nlink tl, *ol = o->links ? &o->links[l] : &tl;
+
+			*ol = s->links[l];
+			ol->trace_state = pk_cstr(k, s->links[l].trace_state);
+			pk_attrs(k, &ol->attrs, &s->links[l].attrs);
+		}
+	}
+}
+
+int ct_nbatch_compact(const struct ct_nbatch *src, struct ct_nbatch **out)
+{
+	struct pack k = {0};
+	struct ct_nbatch *d, probe;
+	void *region;
+
+	memset(&probe, 0, sizeof(probe));
+	pk_batch(&k, &probe, src);
+	if (ct_nbatch_new(&d, src->sdk))
+		return -ENOMEM;
+	region = k.need ? arena_exact(&d->arena, k.need) : NULL;
+	if (k.need && !region) {
+		ct_nbatch_free(d);
+		return -ENOMEM;
+	}
+	k = (struct pack){.p = region, .end = (char *)region + k.need};
+	pk_batch(&k, d, src);
+	d->n_resources = d->cap_resources = src->n_resources;
+	d->n_scopes = d->cap_scopes = src->n_scopes;
+	d->n_spans = d->cap_spans = src->n_spans;
+	d->rejected = src->rejected;
+	memcpy(d->reject_msg, src->reject_msg, sizeof(d->reject_msg));
+	d->peer_ip4 = src->peer_ip4;
+	d->local_ip4 = src->local_ip4;
+	d->peer_port = src->peer_port;
+	d->local_port = src->local_port;
+	*out = d;
 	return 0;
 }
 
@@ -209,6 +377,35 @@ struct ct_nval *ct_nattrs_add(struct ct_nbatch *b, struct ct_nattrs *a, const ch
 	p = &a->v[a->n++];
 	memset(p, 0, sizeof(*p));
 	p->key = k;
+	return &p->v;
+}
+
+int ct_nattrs_reserve(struct ct_nbatch *b, struct ct_nattrs *a, uint32_t n)
+{
+	struct ct_nattr *p;
+
+	if (a->cap - a->n >= n)
+		return 0;
+	p = ct_arena_alloc(&b->arena, (size_t)(a->n + n) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (a->n)
+		memcpy(p, a->v, a->n * sizeof(*p));
+	a->v = p;
+	a->cap = a->n + n;
+	return 0;
+}
+
+struct ct_nval *ct_nattrs_add_static(struct ct_nbatch *b, struct ct_nattrs *a, const char *key)
+{
+	struct ct_nattr *p = grow(&b->arena, a->v, a->n, &a->cap, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	a->v = p;
+	p = &a->v[a->n++];
+	memset(p, 0, sizeof(*p));
+	p->key = key;
 	return &p->v;
 }
 

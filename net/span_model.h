@@ -163,6 +163,14 @@ struct ct_nbatch {
 
 /* Allocates an empty batch. Returns 0 or -ENOMEM. Free with ct_nbatch_free. */
 int ct_nbatch_new(struct ct_nbatch **out, const char *sdk);
+
+/*
+ * A copy of src holding only the model, packed into one allocation (a decoder's arena also
+ * holds its parse tree, and is sized in large blocks): for batches kept a while, e.g. until
+ * their kernel data is analysed. The copy owns all its memory; src is left as it was.
+ * Derived resource fields are recomputed. Returns 0 or -ENOMEM. Thread-safe (src only read).
+ */
+int ct_nbatch_compact(const struct ct_nbatch *src, struct ct_nbatch **out);
 /* Frees the batch and everything in its arena. NULL accepted. */
 void ct_nbatch_free(struct ct_nbatch *b);
 
@@ -175,6 +183,13 @@ struct ct_nlink *ct_nspan_add_link(struct ct_nbatch *b, struct ct_nspan *s);
 /* Appends an attribute with key copied into the arena; returns its value to fill, or NULL. */
 struct ct_nval *ct_nattrs_add(struct ct_nbatch *b, struct ct_nattrs *a, const char *key,
 			      size_t key_len);
+
+/* Makes room for n more attributes in a (one growth, not several). Returns 0 or -ENOMEM. */
+int ct_nattrs_reserve(struct ct_nbatch *b, struct ct_nattrs *a, uint32_t n);
+
+/* Appends an attribute whose key is not copied: it must outlive the batch (a literal). Returns
+ * its value to fill, or NULL. */
+struct ct_nval *ct_nattrs_add_static(struct ct_nbatch *b, struct ct_nattrs *a, const char *key);
 
 /* Convenience setters copying into the arena. Return 0 or -ENOMEM. */
 int ct_nattrs_add_str(struct ct_nbatch *b, struct ct_nattrs *a, const char *key, const char *v);

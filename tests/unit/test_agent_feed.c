@@ -12,6 +12,7 @@
 #include "agent/feed.h"
 #include "analysis/analysis.h"
 #include "crosstrace/crosstrace.h"
+#include "net/span_dump.h"
 #include "test.h"
 
 #define MS 1000000ull
@@ -302,8 +303,56 @@ TEST(free_while_waiting)
 	ct_feed_free(f);
 }
 
+/* Batches are kept packed while they wait: the copy must hold everything the original did. */
+TEST(compaction_keeps_everything)
+{
+	const struct sp s0 = {1, 0, T0, T0 + MS, 100};
+	struct ct_nbatch *b = batch(&s0, 1), *c = NULL;
+	struct ct_nspan *x = &b->spans[0];
+	struct ct_nevent *e;
+	struct ct_nlink *l;
+	struct ct_buf d1, d2;
+
+	x->trace_state = "k=v";
+	x->status = CT_NSTATUS_ERROR;
+	x->status_message = "boom";
+	ct_nattrs_add_str(b, &x->attrs, "s", "text");
+	ct_nattrs_add_int(b, &x->attrs, "i", -7);
+	ct_nattrs_add_double(b, &x->attrs, "d", 2.5);
+	ct_nattrs_add_bool(b, &x->attrs, "b", 1);
+	ct_nval_set_bytes(b, ct_nattrs_add(b, &x->attrs, "bytes", 5), CT_NVAL_BYTES, "\0\1\2", 3);
+	ct_nval_set_bytes(b, ct_nattrs_add(b, &x->attrs, "arr", 3), CT_NVAL_ARRAY, "[1,\"a\"]", 7);
+	ct_nval_set_bytes(b, ct_nattrs_add(b, &x->attrs, "map", 3), CT_NVAL_KVLIST, "{\"k\":1}", 7);
+	e = ct_nspan_add_event(b, x);
+	e->name = "ev";
+	e->time_ns = T0 + 10;
+	ct_nattrs_add_str(b, &e->attrs, "ek", "ev-value");
+	l = ct_nspan_add_link(b, x);
+	memset(l->trace_id, 0x22, 16);
+	memset(l->span_id, 0x33, 8);
+	l->trace_state = "lk=lv";
+	ct_nattrs_add_int(b, &l->attrs, "lk", 9);
+	b->peer_port = 1234;
+	CHECK_INT(ct_nbatch_compact(b, &c), 0);
+	ct_buf_init(&d1);
+	ct_buf_init(&d2);
+	ct_span_dump_json(&d1, b, &b->spans[0]);
+	ct_span_dump_json(&d2, c, &c->spans[0]);
+	CHECK_STR(d1.data, d2.data);
+	CHECK_INT(c->resources[0].pid, 100);
+	CHECK_STR(c->resources[0].service, "feed-test");
+	CHECK_INT(c->peer_port, 1234);
+	/* Packed into one region, smaller than the original arena (blocks of 16 KiB). */
+	CHECK(c->arena.total < b->arena.total);
+	ct_buf_fini(&d1);
+	ct_buf_fini(&d2);
+	ct_nbatch_free(b);
+	ct_nbatch_free(c);
+}
+
 int main(void)
 {
+	RUN(compaction_keeps_everything);
 	RUN(nesting_order);
 	RUN(overlap_repaired);
 	RUN(reasons);

@@ -159,6 +159,7 @@ static __always_inline struct filter_cache *filter_get(__u64 pid_tgid, struct fi
 			return c;
 	}
 	c->traced = is_traced(tgid);
+	c->verdict = CT_KVERDICT_UNKNOWN;
 	if (span_filter != CT_KSPAN_OFF && c->traced)
 		x = bpf_map_lookup_elem(&tctx, &tgid);
 	if (x) {
@@ -308,16 +309,16 @@ static __always_inline void submit(void *rec)
  * time). When the tag cannot be written (ring full: counted) the next event tries again, so a
  * tag that is present is never stale.
  */
-static __always_inline void tag_thread(struct ct_ktask *k, const struct span_state *st, __u64 ts,
-				       __u32 tgid, __u32 tid)
+static __always_inline int tag_thread(struct ct_ktask *k, const struct span_state *st, __u64 ts,
+				      __u32 tgid, __u32 tid)
 {
 	struct ct_krec_span_tag *r;
 
 	if (k && k->tag_span == st->span)
-		return;
+		return 1;
 	r = reserve(sizeof(*r), EV_SPAN_TAG, TYPE_KEY(EV_SPAN_TAG), ts, tgid, tid);
 	if (!r)
-		return;
+		return 0;
 	r->span_id[0] = (__u32)st->span;
 	r->span_id[1] = st->span >> 32;
 	r->trace_hi[0] = (__u32)st->trace_hi;
@@ -329,15 +330,16 @@ static __always_inline void tag_thread(struct ct_ktask *k, const struct span_sta
 	submit(r);
 	if (k)
 		k->tag_span = st->span;
+	return 1;
 }
 
-static __always_inline void tag_current(const struct span_state *st, __u64 ts, __u32 tgid,
-					__u32 tid)
+/* Returns whether the tag is in place (see tag_thread). */
+static __always_inline int tag_current(const struct span_state *st, __u64 ts, __u32 tgid, __u32 tid)
 {
 	struct ct_ktask *k = bpf_task_storage_get(&tstate, bpf_get_current_task_btf(), 0,
 						  BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-	tag_thread(k, st, ts, tgid, tid);
+	return tag_thread(k, st, ts, tgid, tid);
 }
 
 static __always_inline __u64 sys_arg(struct pt_regs *regs, __u32 i)
@@ -371,11 +373,23 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 
 	if (!c->traced)
 		return 0;
-	if (span_filter != CT_KSPAN_OFF && !span_keep_current(c, tid, &st))
-		return 0;
+	if (span_filter != CT_KSPAN_OFF) {
+		int in = current_span(c, tid, &st);
+
+		if (in <= 0) {
+			count_left_out(in < 0 ? LEFT_NO_CTX : LEFT_OUTSIDE);
+			if (c->pid_tgid == pid_tgid)
+				c->verdict = in < 0 ? CT_KVERDICT_NO_CTX : CT_KVERDICT_OUTSIDE;
+			return 0;
+		}
+	}
 	ts = bpf_ktime_get_ns();
-	if (span_filter != CT_KSPAN_OFF)
-		tag_current(&st, ts, tgid, tid);
+	if (span_filter != CT_KSPAN_OFF) {
+		int tagged = tag_current(&st, ts, tgid, tid);
+
+		if (c->pid_tgid == pid_tgid)
+			c->verdict = tagged ? CT_KVERDICT_KEPT : CT_KVERDICT_UNKNOWN;
+	}
 	if (nr < CT_KNR_MAX)
 		kind = hot.sys_kind[nr];
 
@@ -468,11 +482,27 @@ int BPF_PROG(ct_sys_exit, struct pt_regs *regs, long ret)
 
 	if (!c->traced)
 		return 0;
-	if (span_filter != CT_KSPAN_OFF && !span_keep_current(c, tid, &st))
-		return 0;
-	ts = bpf_ktime_get_ns();
-	if (span_filter != CT_KSPAN_OFF)
-		tag_current(&st, ts, tgid, tid);
+	if (span_filter != CT_KSPAN_OFF) {
+		/*
+		 * The entry's verdict holds: the thread did not run user code since. Unknown
+		 * when another thread used this CPU's cache meanwhile, the filter changed (exec,
+		 * a registration), or the entry was not seen: then the record is read.
+		 */
+		__u8 v = c->verdict;
+
+		c->verdict = CT_KVERDICT_UNKNOWN;
+		if (v == CT_KVERDICT_OUTSIDE || v == CT_KVERDICT_NO_CTX) {
+			count_left_out(v == CT_KVERDICT_NO_CTX ? LEFT_NO_CTX : LEFT_OUTSIDE);
+			return 0;
+		}
+		if (v != CT_KVERDICT_KEPT && !span_keep_current(c, tid, &st))
+			return 0;
+		ts = bpf_ktime_get_ns();
+		if (v != CT_KVERDICT_KEPT)
+			tag_current(&st, ts, tgid, tid);
+	} else {
+		ts = bpf_ktime_get_ns();
+	}
 	nr = (__u32)regs->orig_ax;
 
 	if (nr < CT_KNR_MAX && CT_KSYS_KIND(hot.sys_kind[nr]) == CT_KSYS_ADDR_OUT) {

@@ -79,7 +79,9 @@ struct ct_krec_hdr {
 struct filter_cache {
 	__u64 pid_tgid;
 	__u64 gen; /* traced_gen when the answer was taken */
-	__u32 traced;
+	__u8 traced;
+	__u8 verdict; /* span filter: CT_KVERDICT_* of this thread's syscall entry */
+	__u16 pad;
 	__u32 ctx_version; /* the process's thread context layout; 0: none registered */
 	__s64 ctx_offset; /* its record's address - the thread's fs base */
 	__u32 fork_tid, fork_seq; /* see struct ct_ktctx */
@@ -110,6 +112,15 @@ struct ct_khot {
  */
 #define CT_KSPAN_OFF 0
 #define CT_KSPAN_ONLY 1
+
+/*
+ * The span filter's verdict on a thread's syscall entry, kept in the filter cache for its
+ * exit: the record cannot change while the thread is in the kernel. UNKNOWN: read it again.
+ */
+#define CT_KVERDICT_UNKNOWN 0
+#define CT_KVERDICT_OUTSIDE 1
+#define CT_KVERDICT_NO_CTX 2
+#define CT_KVERDICT_KEPT 3 /* and its SPAN_TAG, if one was due, written */
 
 /* The thread context record (lib/threadctx.h) as the programs read it: layout version 1. */
 #define CT_KTCTX_VERSION 1

@@ -59,6 +59,14 @@ struct ct_tdstream {
 	uint32_t cpu;
 	unsigned idx;
 	uint64_t last_ts;
+	/*
+	 * The stream's writer in the current chunk, valid while fast_gen == td->open_gen: most
+	 * appends go there, without looking the chunk and the writer up.
+	 */
+	unsigned fast_gen;
+	uint64_t fast_begin; /* the current chunk's begin_ns */
+	struct chunk *fast_c;
+	struct ct_stream_writer *fast_w;
 };
 
 struct info_kv {
@@ -77,6 +85,7 @@ struct ct_tracedir {
 
 	struct chunk open[MAX_OPEN_CHUNKS]; /* oldest first; the last is current */
 	int n_open;
+	unsigned open_gen; /* changes whenever open[] does (streams' fast paths); never 0 */
 
 	struct chunk_info *chunks; /* every chunk ever created, by index */
 	unsigned n_chunks, cap_chunks;
@@ -260,16 +269,31 @@ static int write_manifest(struct ct_tracedir *td)
 	return err;
 }
 
+/* Invalidates the streams' cached writers (see struct ct_tdstream). */
+static void open_changed(struct ct_tracedir *td)
+{
+	if (++td->open_gen == 0)
+		td->open_gen = 1;
+}
+
 static struct chunk_info *new_chunk_info(struct ct_tracedir *td)
 {
 	if (td->n_chunks == td->cap_chunks) {
 		unsigned cap = td->cap_chunks ? td->cap_chunks * 2 : 16;
-		struct chunk_info *p = realloc(td->chunks, cap * sizeof(*p));
+		size_t at[MAX_OPEN_CHUNKS];
+		struct chunk_info *p;
 
+		/* The open chunks point into the array: move them along with it. */
+		for (int i = 0; i < td->n_open; i++)
+			at[i] = (size_t)(td->open[i].info - td->chunks);
+		p = realloc(td->chunks, cap * sizeof(*p));
 		if (!p)
 			return NULL;
 		td->chunks = p;
 		td->cap_chunks = cap;
+		for (int i = 0; i < td->n_open; i++)
+			td->open[i].info = &p[at[i]];
+		open_changed(td);
 	}
 	memset(&td->chunks[td->n_chunks], 0, sizeof(td->chunks[0]));
 	td->chunks[td->n_chunks].index = td->n_chunks;
@@ -321,6 +345,7 @@ static int open_chunk(struct ct_tracedir *td, uint64_t begin_ns)
 		return err;
 	}
 	td->n_open++;
+	open_changed(td);
 	td->st.chunks++;
 	td->dirty = 1;
 	return 0;
@@ -408,6 +433,7 @@ static int seal_oldest(struct ct_tracedir *td)
 	memcpy(dir, c->dir, sizeof(dir));
 	memmove(&td->open[0], &td->open[1], (size_t)(td->n_open - 1) * sizeof(td->open[0]));
 	td->n_open--;
+	open_changed(td);
 	td->dirty = 1;
 	apply_retention(td);
 	if (write_manifest(td) && !err)
@@ -554,22 +580,34 @@ int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t 
 	struct ct_tracedir *td = s->td;
 	struct ct_stream_writer *w;
 	struct chunk *c;
-	int err;
+	int err = 0;
 
-	if (ts < s->last_ts) {
-		td->st.out_of_order++;
-		add_lost(td->lost, "out_of_order", 1);
-		td->dirty = 1;
-		return 1;
+	if (s->fast_gen == td->open_gen && ts >= s->fast_begin && ts >= s->last_ts) {
+		/* In order, for the current chunk, whose writer this stream already has. */
+		c = s->fast_c;
+		w = s->fast_w;
+	} else {
+		if (ts < s->last_ts) {
+			td->st.out_of_order++;
+			add_lost(td->lost, "out_of_order", 1);
+			td->dirty = 1;
+			return 1;
+		}
+		c = chunk_for(td, ts);
+		if (!c) {
+			td->st.late++;
+			add_lost(td->lost, "late", 1);
+			td->dirty = 1;
+			return 1;
+		}
+		err = writer_for(td, c, s, &w);
+		if (!err && c == &td->open[td->n_open - 1]) {
+			s->fast_gen = td->open_gen;
+			s->fast_begin = c->info->begin_ns;
+			s->fast_c = c;
+			s->fast_w = w;
+		}
 	}
-	c = chunk_for(td, ts);
-	if (!c) {
-		td->st.late++;
-		add_lost(td->lost, "late", 1);
-		td->dirty = 1;
-		return 1;
-	}
-	err = writer_for(td, c, s, &w);
 	if (!err)
 		err = ct_stream_writer_append(w, id, ts, pid, tid, payload, len);
 	if (err) {

@@ -268,6 +268,56 @@ TEST(test_tracedir_rotation_and_babeltrace)
 	}
 }
 
+/*
+ * Past 16 chunks the writer's table of chunks grows while the previous chunk is still open
+ * for late events (the grace period): events routed to it must land in it, and its counts in
+ * the manifest must stay right (with ASan, a stale pointer into the old table is an error).
+ */
+TEST(test_tracedir_many_chunks_with_grace)
+{
+	char dir[PATH_MAX], err[256];
+	struct ct_tracedir_opts o = {0};
+	struct ct_tracedir *td;
+	struct ct_tdstream *cpu0, *cpu1;
+	uint64_t ts = ct_mono_ns(), errors, in_manifest = 0;
+	unsigned long long written = 0;
+	struct ct_trace *t;
+	int sorted, chunks = 40;
+
+	snprintf(dir, sizeof(dir), "%s/many", tmpdir);
+	o.path = dir;
+	o.grace_ns = 1000;
+	o.packet_bytes = 4096;
+	CHECK_INT(ct_tracedir_create(&td, &o, err, sizeof(err)), 0);
+	CHECK_INT(ct_tracedir_stream(td, "kernel_cpu0", 0, &cpu0), 0);
+	CHECK_INT(ct_tracedir_stream(td, "kernel_cpu1", 1, &cpu1), 0);
+	for (int c = 0; c < chunks - 1; c++) {
+		for (int i = 0; i < 50; i++) {
+			CHECK_INT(append_syscall(cpu0, ts += 10, 101, (uint32_t)i), 0);
+			written++;
+		}
+		CHECK_INT(ct_tracedir_rotate(td, ts + 5), 0);
+		/* Older than the boundary: into the previous chunk, still open. */
+		CHECK_INT(append_syscall(cpu1, ts + 1, 101, 7), 0);
+		CHECK_INT(append_syscall(cpu0, ts + 20, 101, 8), 0);
+		written += 2;
+		ts += 20;
+		CHECK_INT(ct_tracedir_tick(td, ts + 2000), 0);
+	}
+	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
+	CHECK_U64(count_with_reader(dir, &errors, &sorted), written);
+	CHECK_U64(errors, 0);
+	CHECK(sorted);
+	CHECK_INT(ct_trace_open(&t, dir, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_INT(ct_trace_chunk_count(t), chunks);
+	for (int c = 0; c < chunks; c++)
+		in_manifest += ct_trace_chunk(t, (unsigned)c)->events;
+	CHECK_U64(in_manifest, written);
+	/* Each chunk but the last: 50 of its own, its late one, and the first of the next. */
+	CHECK_U64(ct_trace_chunk(t, 20)->events, 52);
+	ct_trace_close(t);
+}
+
 struct errlog {
 	int n;
 	char last[1024];
@@ -372,6 +422,7 @@ int main(int argc, char **argv)
 	RUN(test_roundtrip_all_types);
 	RUN(test_decode_rejects_bad_payloads);
 	RUN(test_tracedir_rotation_and_babeltrace);
+	RUN(test_tracedir_many_chunks_with_grace);
 	RUN(test_damaged_chunks);
 	if (!t_failed) {
 		char cmd[PATH_MAX + 16];

@@ -4,6 +4,11 @@
  * into the sink, reports drops no CLIENT_LOST record carried, frees the states of exited
  * threads once their rings are empty, and lets the sink do its housekeeping (rotation,
  * sending). Application threads never wait for it; ct_flush and ct_shutdown do.
+ * The period adapts to the busiest ring: a thread recording fast fills its ring within one
+ * flush period (1 MiB in 50 ms is 20 MB/s, a few hundred thousand spans per second), so a
+ * cycle that finds a ring more than a quarter full halves the next wait (more than half full:
+ * straight to the 1 ms minimum), and the wait grows back to the flush period once rings are
+ * found under a sixteenth full. The application threads still never wake the drain thread.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +18,11 @@
 #include "sink.h"
 #include "tracer.h"
 #include "util/clock.h"
+
+#define MIN_WAIT_NS 1000000ull
+
+/* The fullest ring the last cycles found, in bytes (any thread may run a cycle). */
+static _Atomic size_t busiest;
 
 struct drain_ctx {
 	struct ct__sink *sink;
@@ -75,6 +85,10 @@ int ct__drain_cycle(int final, int flush)
 
 		if (t->ring && t->ring_gen == gen) {
 			struct drain_ctx c = {sink, t};
+			size_t used = ct__ring_used(t->ring);
+
+			if (used > atomic_load_explicit(&busiest, memory_order_relaxed))
+				atomic_store_explicit(&busiest, used, memory_order_relaxed);
 
 			sink->ops->begin_thread(sink, t);
 			ct__ring_consume(t->ring, on_record, &c);
@@ -94,8 +108,25 @@ int ct__drain_cycle(int final, int flush)
 	return sink->ops->tick(sink, now, flush);
 }
 
+/* The next wait after a cycle, from the fill the cycles since the last wait found. */
+static uint64_t next_wait(uint64_t wait_ns)
+{
+	size_t b = atomic_exchange_explicit(&busiest, 0, memory_order_relaxed);
+	uint64_t period = (uint64_t)ct__g.flush_ms * 1000000ull;
+
+	if (b > ct__g.ring_bytes / 2)
+		wait_ns = MIN_WAIT_NS; /* about to drop: at once, not in a few halvings */
+	else if (b > ct__g.ring_bytes / 4)
+		wait_ns = wait_ns / 2 > MIN_WAIT_NS ? wait_ns / 2 : MIN_WAIT_NS;
+	else if (b < ct__g.ring_bytes / 16)
+		wait_ns = wait_ns * 2 < period ? wait_ns * 2 : period;
+	return wait_ns < period ? wait_ns : period;
+}
+
 static void *drain_main(void *arg)
 {
+	uint64_t wait_ns = (uint64_t)ct__g.flush_ms * 1000000ull;
+
 	(void)arg;
 	pthread_mutex_lock(&ct__g.flush_lock);
 	ct__g.drain_started = 1;
@@ -117,9 +148,10 @@ static void *drain_main(void *arg)
 			break;
 		if (ct__g.flush_req != req || ct__g.stop)
 			continue;
+		wait_ns = next_wait(wait_ns);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += (long)(ct__g.flush_ms % 1000) * 1000000L;
-		ts.tv_sec += ct__g.flush_ms / 1000 + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec += (long)(wait_ns % 1000000000ull);
+		ts.tv_sec += (time_t)(wait_ns / 1000000000ull) + ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&ct__g.wake, &ct__g.flush_lock, &ts);
 	}

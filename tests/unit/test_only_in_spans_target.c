@@ -20,7 +20,7 @@
 
 #include "crosstrace/crosstrace.h"
 
-static void die(const char *what)
+static __attribute__((noreturn)) void die(const char *what)
 {
 	fprintf(stderr, "only_in_spans target %d: %s\n", (int)getpid(), what);
 	exit(3);

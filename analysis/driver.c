@@ -16,7 +16,7 @@
 #include "driver.h"
 
 /*
- * Chunks are mapped in slices of at most SLICE_EVENTS events (cut between two timestamps),
+ * Chunks are mapped in slices of at most slice_events events (cut between two timestamps),
  * and a worker hands each slice to the reducer as soon as it is mapped, holding at most
  * SLICES_AHEAD of them: a soft partial keeps every event's state until it is reduced into
  * the starting one (which settles and prunes), so memory is bounded by the open state plus
@@ -153,7 +153,8 @@ static void map_chunk(struct run *run, struct job *j)
 	}
 	ct_partial_clock(s->p, m->begin_ns, ct_chunk_reader_clock_offset(r));
 	while (ct_chunk_reader_next(r, &ev) > 0) {
-		if (s->events >= SLICE_EVENTS && ev.ts > last) {
+		if (s->events >= (run->o->slice_events ? run->o->slice_events : SLICE_EVENTS) &&
+		    ev.ts > last) {
 			/* A cut between two instants: the next slice begins with this event. */
 			ct_partial_end(s->p, ev.ts);
 			push_slice(run, j, s);

@@ -18,6 +18,9 @@ struct ct_an_driver_opts {
 	const char *dir; /* the trace directory */
 	struct ct_an_config cfg;
 	unsigned jobs; /* map threads; 0 = one per CPU (at most 8); 1 = all on the caller's */
+	/* Events per mapped slice of a chunk (map threads only); 0 = 128 Ki. Smaller slices
+	 * hold less memory in flight; tests use tiny ones to cut everywhere. */
+	unsigned slice_events;
 	/* Told how far the analysis got (events read / expected, 0 when unknown), from the
 	 * calling thread, at most every 64 Ki events and once per chunk. Optional. */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);

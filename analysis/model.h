@@ -91,7 +91,7 @@ struct kev {
 
 /* thread.flags */
 #define TH_KERNEL 0x01 /* a kernel event described this thread */
-#define TH_EXITING 0x02 /* process_exit seen: its next switch-out is final */
+#define TH_EXITING 0x02 /* process_exit seen (the exit state of its last switch says gone) */
 #define TH_FROM_FORK 0x04 /* created by a fork inside this partial (no prefix) */
 
 struct thread {

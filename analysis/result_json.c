@@ -788,7 +788,7 @@ static void w_ops(struct ct_jsonw *w, const struct ct_partial *p)
 		r = kv_sorted(&o->causes, &k);
 		ct_jsonw_key(w, "top_causes");
 		ct_jsonw_arr_begin(w);
-		for (uint32_t j = 0; r && j < k && j < 5; j++) {
+		for (uint32_t j = 0; r && j < k && j < 10; j++) {
 			const char *tab = strchr(r[j].key, '\t');
 
 			ct_jsonw_obj_begin(w);

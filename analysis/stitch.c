@@ -652,6 +652,16 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 			l->cur_iv--;
 			continue;
 		}
+		if (i == 0 && iv->state == TS_RUNNABLE && (iv->flags & IV_NEW) &&
+		    last->state == TS_RUNNABLE && (last->flags & IV_NEW)) {
+			/* Forked on the left, its wakeup_new on the right: the same wait for a
+			 * first run, on the CPU the wake-up names. */
+			if (iv->cpu != NO_CPU)
+				last->cpu = iv->cpu;
+			iv_release(l, iv);
+			l->cur_iv--;
+			continue;
+		}
 		if ((last->state == TS_BLOCKED || last->state == TS_UNKNOWN) &&
 		    !(last->flags & (IV_WOKEN | IV_WAKE_IRQ)) &&
 		    last->flags == (iv->flags & ~(IV_WOKEN | IV_WAKE_IRQ)) &&

@@ -396,7 +396,10 @@ static void sched_switch(struct ct_partial *p, const struct ct_event *ev)
 		/* 0 and TASK_REPORT_MAX (0x100, "R+") both mean preempted while runnable. */
 		int runnable = (s->prev_state & 0xff) == 0;
 
-		if ((t->flags & TH_EXITING) || (s->prev_state & 0x30)) {
+		/* The final switch reports the exit state (EXIT_DEAD, EXIT_ZOMBIE). An exiting
+		 * task can still be preempted or block on its way out: only those bits say
+		 * it is gone (and they do not depend on having seen its process_exit). */
+		if (s->prev_state & 0x30) {
 			close_open_record(p, t, ev->ts);
 			ts_push(p, t, ev->ts, TS_DEAD, 0, 0);
 			t->flags &= (uint8_t)~TH_EXITING;
@@ -453,6 +456,12 @@ static void new_thread(struct ct_partial *p, int32_t tid, int32_t pid, uint64_t 
 		return;
 	th_set_pid(p, t, pid);
 	c = cur_iv(t);
+	if (c && c->state == TS_RUNNABLE && (c->flags & IV_NEW) && cpu < NO_CPU) {
+		/* Announced by its fork; wakeup_new says which CPU it waits for. */
+		c->cpu = (uint16_t)cpu;
+		t->wcpu = (uint16_t)cpu;
+		return;
+	}
 	if (c && c->state != TS_DEAD && c->state != TS_UNKNOWN)
 		return; /* already announced (fork before wakeup_new) */
 	/* A new thread runs nothing yet: no syscall, no scope. */

@@ -85,9 +85,10 @@ static void on_error(void *arg, int code, const char *msg)
 		fprintf(stderr, "reader: %s\n", msg);
 }
 
-static char *analyse_dir(const char *dir, unsigned jobs)
+static char *analyse_dir(const char *dir, unsigned jobs, unsigned slice)
 {
-	struct ct_an_driver_opts o = {.dir = dir, .jobs = jobs, .on_error = on_error};
+	struct ct_an_driver_opts o = {
+		.dir = dir, .jobs = jobs, .slice_events = slice, .on_error = on_error};
 	struct ct_partial *p;
 	char err[512], *json;
 
@@ -181,14 +182,16 @@ static void check_case(const char *dir, const char *name)
 				continue;
 			}
 		}
-		for (unsigned jobs = 1; jobs <= 3; jobs += 2) {
-			char *got = analyse_dir(tdir, jobs);
+		/* One map thread; three, mapping whole chunks; three, cutting chunks into
+		 * slices of a few events. */
+		for (unsigned v = 0; v < 3; v++) {
+			unsigned jobs = v ? 3 : 1, slice = v == 2 ? 3 : 0;
+			char *got = analyse_dir(tdir, jobs, slice);
 
 			if (!got || strcmp(got, whole))
-				T_FAIL("%s: trace dir with %zu cuts, %u jobs: result differs from "
-				       "the "
-				       "in-memory analysis",
-				       name, n_cuts, jobs);
+				T_FAIL("%s: trace dir with %zu cuts, %u jobs, slices of %u: result "
+				       "differs from the in-memory analysis",
+				       name, n_cuts, jobs, slice);
 			free(got);
 		}
 		rm_rf(tdir);
@@ -259,7 +262,7 @@ TEST(missing_chunk_flags_spans)
 	snprintf(chunk, sizeof(chunk), "%s/chunks/000001", tdir);
 	rm_rf(chunk);
 	errors_seen = 0;
-	got = analyse_dir(tdir, 2);
+	got = analyse_dir(tdir, 2, 2);
 	CHECK(got != NULL);
 	CHECK(errors_seen > 0); /* the reader says the chunk is missing */
 	doc = got ? json_loads(got, 0, &jerr) : NULL;
@@ -299,7 +302,7 @@ TEST(truncated_stream_flags_spans)
 	CHECK_INT(stat(file, &sb), 0);
 	CHECK_INT(truncate(file, sb.st_size - 20), 0);
 	errors_seen = 0;
-	got = analyse_dir(tdir, 1);
+	got = analyse_dir(tdir, 1, 0);
 	CHECK(got != NULL);
 	CHECK(errors_seen > 0);
 	doc = got ? json_loads(got, 0, &jerr) : NULL;

@@ -166,11 +166,12 @@ static char *result_text(struct ct_partial *p, unsigned sections)
 	return s;
 }
 
-/* Analyses dir with the driver (jobs map threads); returns the JSON text (caller frees). */
+/* Analyses dir with the driver (jobs map threads, chunks cut in slices of slice events);
+ * returns the JSON text (caller frees). */
 static char *analyse_dir(const char *dir, const struct ct_an_config *cfg, unsigned jobs,
-			 unsigned sections)
+			 unsigned slice, unsigned sections)
 {
-	struct ct_an_driver_opts o = {.dir = dir, .cfg = *cfg, .jobs = jobs};
+	struct ct_an_driver_opts o = {.dir = dir, .cfg = *cfg, .jobs = jobs, .slice_events = slice};
 	struct ct_partial *p;
 	char err[1024];
 	char *s;
@@ -192,7 +193,7 @@ static json_t *analyse(const char *dir)
 	json_error_t e;
 
 	config(&cfg);
-	s = analyse_dir(dir, &cfg, 1,
+	s = analyse_dir(dir, &cfg, 1, 0,
 			CT_OUT_INPUT | CT_OUT_OPERATIONS | CT_OUT_REQUESTS | CT_OUT_SPANS);
 	if (!s)
 		return NULL;
@@ -229,21 +230,35 @@ static long long num(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
-/* The top cause of an operation must be cat with exactly text. */
+/*
+ * The top cause of an operation must be cat with exactly text. The machine is shared (other
+ * tests, other people's builds): how long anything waits for a CPU depends on them, not on
+ * the shop. So waits for a CPU are left out when the injected cause is not one (lock, disk,
+ * sleep, network), and for the CPU hog only waits for a CPU are compared.
+ */
 static void check_top_cause(json_t *doc, const char *service, const char *name, const char *cat,
 			    const char *text)
 {
-	json_t *o = op(doc, service, name), *c;
+	json_t *o = op(doc, service, name), *c, *top = NULL;
+	int want_runnable = !strcmp(cat, "runnable");
+	size_t i;
 
 	CHECK(o != NULL);
 	if (!o)
 		return;
-	c = json_array_get(json_object_get(o, "top_causes"), 0);
-	if (strcmp(str(c, "category"), cat) || strcmp(str(c, "text"), text)) {
-		T_FAIL("%s %s: top cause is \"%s: %s\", expected \"%s: %s\"", service, name,
-		       str(c, "category"), str(c, "text"), cat, text);
-		fprintf(stderr, "  causes: %s\n",
-			json_dumps(json_object_get(o, "top_causes"), JSON_COMPACT));
+	json_array_foreach(json_object_get(o, "top_causes"), i, c)
+	{
+		if (!top && (strcmp(str(c, "category"), "runnable") == 0) == want_runnable)
+			top = c;
+	}
+	if (!top || strcmp(str(top, "category"), cat) || strcmp(str(top, "text"), text)) {
+		char *all = json_dumps(json_object_get(o, "top_causes"), JSON_COMPACT);
+
+		T_FAIL("%s %s: top %s cause is \"%s: %s\", expected \"%s: %s\"", service, name,
+		       want_runnable ? "CPU" : "non-CPU", str(top, "category"), str(top, "text"),
+		       cat, text);
+		fprintf(stderr, "  causes: %s\n", all ? all : "?");
+		free(all);
 	}
 }
 
@@ -735,9 +750,13 @@ TEST(whole_and_chunked)
 	cfg.top_requests = 1000;
 	/* The driver: chunks fed one after another into one partial, and chunks mapped on
 	 * worker threads and reduced. */
-	whole = analyse_dir(dir, &cfg, 1, CT_OUT_ALL);
-	mapped = analyse_dir(dir, &cfg, 3, CT_OUT_ALL);
+	whole = analyse_dir(dir, &cfg, 1, 0, CT_OUT_ALL);
+	mapped = analyse_dir(dir, &cfg, 3, 0, CT_OUT_ALL);
 	same_text("driver, 1 vs 3 map threads", whole, mapped);
+	free(mapped);
+	/* Chunks mapped in slices of a thousand events: cuts in every chunk. */
+	mapped = analyse_dir(dir, &cfg, 3, 1000, CT_OUT_ALL);
+	same_text("driver, 3 map threads, slices of 1000 events", whole, mapped);
 	doc = whole ? json_loads(whole, 0, &e) : NULL;
 	CHECK(doc != NULL);
 	if (doc) {

@@ -436,10 +436,20 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 	f->take = NULL;
 	pthread_mutex_unlock(&f->mu);
 
-	if (n)
-		qsort(take, n, sizeof(*take), rec_cmp);
-	while (cut < n && take[cut].ts < before_ns)
+	/* Only what is due gets sorted: later records wait unsorted for their round. */
+	for (size_t i = 0; i < n; i++) {
+		if (take[i].ts >= before_ns)
+			continue;
+		if (i != cut) {
+			struct rec t = take[cut];
+
+			take[cut] = take[i];
+			take[i] = t;
+		}
 		cut++;
+	}
+	if (cut)
+		qsort(take, cut, sizeof(*take), rec_cmp);
 	for (size_t i = 0; i < cut; i++) {
 		struct ct_feed_span *sp = take[i].sp;
 

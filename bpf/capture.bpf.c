@@ -570,7 +570,9 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 {
 	__u32 ptgid = prev->tgid, ntgid = next->tgid;
 	struct ct_krec_sched_switch *r;
-	int pt = is_traced(ptgid), nt = is_traced(ntgid);
+	/* prev is the current task: the per-CPU cache usually knows it already. */
+	struct filter_cache tmp, *c = filter_get((__u64)ptgid << 32 | (__u32)prev->pid, &tmp);
+	int pt = c->traced, nt = ntgid == ptgid ? pt : is_traced(ntgid);
 	__u64 ts;
 	long n;
 
@@ -585,12 +587,10 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		 * judged by what was remembered when it last left.
 		 */
 		struct span_state st = {}, nst;
-		struct filter_cache tmp, *c = &tmp;
 		struct ct_ktask *pk = NULL, *nk;
 		int pin = -1, nin = 0;
 
 		if (pt) {
-			c = filter_get((__u64)ptgid << 32 | (__u32)prev->pid, &tmp);
 			pin = current_span(c, prev->pid, &st);
 			pk = bpf_task_storage_get(&tstate, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 			if (pk)

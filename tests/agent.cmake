@@ -32,7 +32,9 @@ ct_agent_e2e_test(test_agent_input TIMEOUT 60)
 
 # Export failures: endpoint down, 503 then OK, always 503, hanging (no kernel needed).
 pkg_check_modules(AGENT_TEST_MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
-ct_agent_e2e_test(test_agent_export LIBS ct_net_codec PkgConfig::AGENT_TEST_MHD TIMEOUT 120)
+# Also under ThreadSanitizer: the agent's receivers, annotator, exporter and health threads.
+ct_agent_e2e_test(test_agent_export LIBS ct_net_codec PkgConfig::AGENT_TEST_MHD LABELS tsan
+                  TIMEOUT 120)
 
 # On the real kernel (root): flight recorder, retention, process watchers, native clients.
 add_executable(agent_workload e2e/agent_workload.c)
@@ -43,12 +45,12 @@ target_include_directories(test_agent_kernel PRIVATE ${CMAKE_SOURCE_DIR}/tests/u
 target_link_libraries(test_agent_kernel PRIVATE ct_format ct_util PkgConfig::AGENT_TEST_JANSSON)
 add_dependencies(test_agent_kernel crosstrace_cli agent_workload)
 ct_script_test(test_agent_kernel COMMAND test_agent_kernel $<TARGET_FILE:agent_workload>
-               LABELS "kernel;e2e" TIMEOUT 180)
+               LABELS "kernel;e2e;tsan" TIMEOUT 180)
 set_tests_properties(test_agent_kernel PROPERTIES SKIP_RETURN_CODE 77)
 
 # Pure parts (also under ASan+UBSan).
 ct_unit_test(test_agent_config SOURCES unit/test_agent_config.c LIBS ct_agent)
-ct_unit_test(test_agent_feed SOURCES unit/test_agent_feed.c LIBS ct_agent)
+ct_unit_test(test_agent_feed SOURCES unit/test_agent_feed.c LIBS ct_agent LABELS tsan)
 ct_unit_test(test_agent_procfs SOURCES unit/test_agent_procfs.c LIBS ct_agent)
 # The agent's own parsers under libFuzzer (clang build, CT_FUZZ) or corpus replay.
 ct_fuzz_test(fuzz_agent_config SOURCES fuzz/fuzz_agent_config.c LIBS ct_agent SECONDS 10)

@@ -376,6 +376,7 @@ struct au_span {
 	const char *name;
 	char trace_id[33], span_id[17];
 	uint64_t start_ns, end_ns;
+	int tid; /* a thread.id attribute when not 0 */
 };
 
 AU_FN void au_otlp_json(struct ct_buf *out, const char *service, int pid, const struct au_span *s,
@@ -387,15 +388,20 @@ AU_FN void au_otlp_json(struct ct_buf *out, const char *service, int pid, const 
 		      "{\"key\":\"process.pid\",\"value\":{\"intValue\":\"%d\"}}]},"
 		      "\"scopeSpans\":[{\"scope\":{\"name\":\"agent-test\"},\"spans\":[",
 		      service, pid);
-	for (size_t i = 0; i < n; i++)
-		ct_buf_printf(out,
-			      "%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"name\":\"%s\",\"kind\":2,"
-			      "\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\","
-			      "\"attributes\":[{\"key\":\"test.index\",\"value\":{\"intValue\":\"%"
-			      "zu\"}}]}",
-			      i ? "," : "", s[i].trace_id, s[i].span_id, s[i].name,
-			      (unsigned long long)s[i].start_ns, (unsigned long long)s[i].end_ns,
-			      i);
+	for (size_t i = 0; i < n; i++) {
+		ct_buf_printf(
+			out,
+			"%s{\"traceId\":\"%s\",\"spanId\":\"%s\",\"name\":\"%s\",\"kind\":2,"
+			"\"startTimeUnixNano\":\"%llu\",\"endTimeUnixNano\":\"%llu\","
+			"\"attributes\":[{\"key\":\"test.index\",\"value\":{\"intValue\":\"%zu\"}}",
+			i ? "," : "", s[i].trace_id, s[i].span_id, s[i].name,
+			(unsigned long long)s[i].start_ns, (unsigned long long)s[i].end_ns, i);
+		if (s[i].tid)
+			ct_buf_printf(out,
+				      ",{\"key\":\"thread.id\",\"value\":{\"intValue\":\"%d\"}}",
+				      s[i].tid);
+		ct_buf_puts(out, "]}");
+	}
 	ct_buf_puts(out, "]}]}]}");
 }
 

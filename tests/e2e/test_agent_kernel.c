@@ -138,7 +138,7 @@ static int count_dirs(const char *path, const char *prefix)
 
 TEST(flight_recorder)
 {
-	char d[PATH_MAX + 16], snaps[PATH_MAX + 32], pidarg[16], ring[64];
+	char d[PATH_MAX + 16], snaps[PATH_MAX + 32], pidarg[16], ring[64], exp[PATH_MAX + 32];
 	struct au_span fast[3], slow = {.name = "slow-op"};
 	int64_t offset = (int64_t)(au_real_ns() - au_mono_ns());
 	uint64_t slow_lo, slow_hi;
@@ -148,6 +148,7 @@ TEST(flight_recorder)
 
 	snprintf(d, sizeof(d), "%s/flight", dir);
 	snprintf(snaps, sizeof(snaps), "%s/snapshots", d);
+	snprintf(exp, sizeof(exp), "%s/exported.jsonl", dir);
 	w = spawn(wargs, NULL, NULL);
 	snprintf(pidarg, sizeof(pidarg), "%d", (int)w);
 	{
@@ -175,6 +176,8 @@ TEST(flight_recorder)
 				      pidarg,
 				      "--output",
 				      snaps,
+				      "--exported-json",
+				      exp,
 				      NULL};
 
 		if (agent_start(&a, d, args)) {
@@ -196,7 +199,8 @@ TEST(flight_recorder)
 	}
 	CHECK_INT(send_spans(&a, w, fast, 3), 200);
 	usleep(800000);
-	/* One slow span: 250 ms, just ended. */
+	/* One slow span: 250 ms, just ended, on the workload's (only) thread. */
+	slow.tid = w;
 	au_hex_id(slow.trace_id, 16);
 	au_hex_id(slow.span_id, 8);
 	slow.end_ns = au_real_ns() - 20000000ull;
@@ -263,6 +267,51 @@ TEST(flight_recorder)
 		/* It wrote to /dev/null every 2 ms all through the 250 ms. */
 		CHECK(inside >= 50);
 		json_decref(m);
+	}
+
+	/* Exported: the slow span annotated on its thread, with its writes as child spans; the
+	 * fast ones (no thread.id) process-wide. */
+	{
+		char *text = au_slurp(exp), *line = text;
+		int slow_seen = 0, writes = 0, fast_process = 0;
+
+		CHECK(text != NULL);
+		while (line && *line) {
+			char *next = strchr(line, '\n');
+			json_t *j, *at;
+			const char *name, *sid, *parent, *attr;
+
+			if (next)
+				*next++ = 0;
+			j = json_loads(line, 0, NULL);
+			line = next;
+			if (!j)
+				continue;
+			at = json_object_get(j, "attributes");
+			name = json_string_value(json_object_get(j, "name"));
+			sid = json_string_value(json_object_get(j, "span_id"));
+			parent = json_string_value(json_object_get(j, "parent_id"));
+			attr = json_string_value(json_object_get(at, "crosstrace.attribution"));
+			if (sid && !strcmp(sid, slow.span_id)) {
+				slow_seen = 1;
+				CHECK_STR(attr, "thread");
+				CHECK_STR(json_string_value(
+						  json_object_get(at, "crosstrace.annotation")),
+					  "kernel");
+			} else if (name && !strcmp(name, "fast-op")) {
+				fast_process += attr && !strncmp(attr, "process: ", 9);
+			} else if (name && !strcmp(name, "syscall write") && parent &&
+				   !strcmp(parent, slow.span_id)) {
+				CHECK_INT((int)json_integer_value(json_object_get(at, "thread.id")),
+					  (int)w);
+				writes++;
+			}
+			json_decref(j);
+		}
+		free(text);
+		CHECK(slow_seen);
+		CHECK_INT(fast_process, 6);
+		CHECK(writes >= 50); /* a write every 2 ms during 250 ms */
 	}
 }
 

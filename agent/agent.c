@@ -21,6 +21,7 @@
 
 #include "agent.h"
 #include "annotator.h"
+#include "capture/privs.h"
 #include "capture/recorder.h"
 #include "crosstrace/crosstrace.h"
 #include "feed.h"
@@ -817,6 +818,16 @@ static int start_capture(struct ct_agent *a, char *err, size_t errlen)
 	struct ct_agent_config *c = &a->c;
 	int e;
 
+	/* Privileges first: without them nothing below matters (and the message says what to
+	 * grant, or to run with capture = false). */
+	e = ct_privs_check(err, errlen);
+	if (e < 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n,
+			 "; or run the agent with --capture=false to receive and forward spans only");
+		return e;
+	}
 	if (c->flight_ns) {
 		if (c->ring_dir[0])
 			snprintf(a->trace_dir, sizeof(a->trace_dir), "%s", c->ring_dir);

@@ -448,13 +448,25 @@ static void on_chunk(void *arg, const char *what, unsigned index, const char *di
 	end = index + 1 < a->n_bounds ? a->bounds[index + 1] : ct_mono_ns();
 	if (!strcmp(what, "removed")) {
 		a->own.chunks_removed++;
-		ct_agent_log(
-			"retention: removed chunk %06u (%s), the oldest; keeping %s%u chunks%s",
-			index, dir, a->c.flight_ns ? "the flight recorder's " : "",
-			a->c.flight_ns ? (unsigned)((a->c.flight_ns + a->c.flight_chunk_ns - 1) /
-						    a->c.flight_chunk_ns)
-				       : a->c.max_chunks,
-			a->c.max_bytes && !a->c.flight_ns ? " (or max-bytes)" : "");
+		if (!a->c.flight_ns) {
+			char limit[96] = "";
+
+			if (a->c.max_chunks)
+				snprintf(limit, sizeof(limit), "the newest %u chunks",
+					 a->c.max_chunks);
+			if (a->c.max_bytes)
+				snprintf(limit + strlen(limit), sizeof(limit) - strlen(limit),
+					 "%s%llu bytes of chunks",
+					 limit[0] ? ", at most " : "at most ",
+					 (unsigned long long)a->c.max_bytes);
+			ct_agent_log("retention: removed chunk %06u (%s), the oldest; keeping %s",
+				     index, dir, limit);
+		} else if (a->own.chunks_removed == 1) {
+			/* The ring drops a chunk per chunk length: said once, counted in /stats. */
+			ct_agent_log("flight recorder: the ring holds its %llu ms; from now on its "
+				     "oldest chunk is dropped as a new one is sealed",
+				     (unsigned long long)(a->c.flight_ns / 1000000));
+		}
 		if (a->flight)
 			ct_flight_chunk(a->flight, what, index, begin, end, dir);
 		return;
@@ -825,7 +837,8 @@ static int start_capture(struct ct_agent *a, char *err, size_t errlen)
 		size_t n = strlen(err);
 
 		snprintf(err + n, errlen - n,
-			 "; or run the agent with --capture=false to receive and forward spans only");
+			 "; or run the agent with --capture=false to receive and forward spans "
+			 "only");
 		return e;
 	}
 	if (c->flight_ns) {

@@ -135,10 +135,14 @@ static struct op *op_get(struct ct_partial *p, int32_t pid, const char *name)
 	return o;
 }
 
-static void kv_add(struct ct_partial *p, struct kv_vec *v, const char *key, uint64_t ns,
+/* Adds to key's sums; h is its hash (0: computed here; equal keys must come with equal h). */
+static void kv_add(struct ct_partial *p, struct kv_vec *v, const char *key, uint64_t h, uint64_t ns,
 		   uint64_t count)
 {
-	uint64_t h = ct_hash_str(key, 3), *ix;
+	uint64_t *ix;
+
+	if (!h)
+		h = ct_hash_str(key, 3);
 	struct kvsum *e;
 
 	/* Probe the index: hash → position + 1 (collisions walk on to h + 1, ...). */
@@ -256,14 +260,15 @@ void ag_add_span(struct ct_partial *p, struct fspan *f)
 		key[l] = '\t';
 		memcpy(key + l + 1, f->causes.v[i].text, tl);
 		key[l + 1 + tl] = 0;
-		kv_add(p, &o->causes, key, f->causes.v[i].ns, 1);
+		/* thash is the hash of (text, category): what makes this key. */
+		kv_add(p, &o->causes, key, f->causes.v[i].thash, f->causes.v[i].ns, 1);
 	}
 	for (uint32_t i = 0; i < f->scs.n; i++) {
 		const char *nm = ct_syscall_name(f->scs.v[i].nr);
 
 		snprintf(key, sizeof(key), "%s\t%s", f->scs.v[i].phase ? f->scs.v[i].phase : "",
 			 nm ? nm : "?");
-		kv_add(p, &o->scs, key, f->scs.v[i].ns, f->scs.v[i].count);
+		kv_add(p, &o->scs, key, 0, f->scs.v[i].ns, f->scs.v[i].count);
 	}
 	ag_insert_sorted(p, &o->top, f, p->cfg.top_k);
 }
@@ -294,7 +299,7 @@ void ag_add_critpath(struct ct_partial *p, const struct fspan *root, const struc
 		if (k == n_pid) {
 			if (n_pid == 16) {
 				snprintf(key, sizeof(key), "%d", s->pid);
-				kv_add(p, &o->cp_service, key, s->dur, 0);
+				kv_add(p, &o->cp_service, key, 0, s->dur, 0);
 				continue;
 			}
 			by_pid[n_pid].pid = s->pid;
@@ -304,11 +309,11 @@ void ag_add_critpath(struct ct_partial *p, const struct fspan *root, const struc
 	}
 	for (unsigned k = 0; k < n_pid; k++) {
 		snprintf(key, sizeof(key), "%d", by_pid[k].pid);
-		kv_add(p, &o->cp_service, key, by_pid[k].ns, 0);
+		kv_add(p, &o->cp_service, key, 0, by_pid[k].ns, 0);
 	}
 	for (unsigned c = 0; c < CT_CAT_N; c++)
 		if (by_cat[c])
-			kv_add(p, &o->cp_state, ct_cat_name(c), by_cat[c], 0);
+			kv_add(p, &o->cp_state, ct_cat_name(c), 0, by_cat[c], 0);
 }
 
 void ag_quantiles(const struct op *o, const double *q, uint64_t *out, unsigned n)

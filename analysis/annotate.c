@@ -50,6 +50,22 @@ static enum rel relation(const struct ival *iv, uint64_t id)
 }
 
 /*
+ * Appends s to buf (size bytes, NUL-terminated, at holding strlen(buf)); returns the new
+ * length. Cause texts are made for every cause of every span: snprintf was a tenth of the
+ * analysis' time.
+ */
+static size_t put(char *buf, size_t size, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at + n >= size)
+		n = at < size ? size - at - 1 : 0;
+	memcpy(buf + at, s, n);
+	buf[at + n] = 0;
+	return at + n;
+}
+
+/*
  * The object a syscall worked on, for people ("/data/orders.db", "tcp 10.0.0.1:80"); for
  * causes (normalize), one name per accepted peer host rather than per connection.
  */
@@ -59,42 +75,45 @@ static void object_text(const struct screc *r, char *buf, size_t size, int norma
 	if (ct_syscall_is_futex(r->nr)) {
 		snprintf(buf, size, "0x%llx", (unsigned long long)r->args[0]);
 	} else if (r->fd) {
-		char t[256], *peer;
+		char *peer;
 
-		fd_text(r->fd, t, sizeof(t));
+		fd_text(r->fd, buf, size);
 		/* An accepted connection's port is ephemeral: one cause per peer host. */
-		peer = normalize ? strstr(t, " peer ") : NULL;
+		peer = normalize ? strstr(buf, " peer ") : NULL;
 		if (peer && strstr(peer, "(accepted)")) {
 			char *colon = strrchr(peer, ':');
 
 			if (colon)
-				snprintf(colon, sizeof(t) - (size_t)(colon - t), " (accepted)");
+				put(buf, size, (size_t)(colon - buf), " (accepted)");
 		}
-		snprintf(buf, size, "%s", t);
 	} else if (r->text) {
-		snprintf(buf, size, "%s", r->text);
+		put(buf, size, 0, r->text);
 	}
 }
 
-static void call_text(const struct screc *r, char *buf, size_t size)
+static void call_text(const struct screc *r, const char *prefix, char *buf, size_t size)
 {
 	const char *name = ct_syscall_name(r->nr);
 	char obj[300];
 	char nb[24];
+	size_t at;
 
 	if (!name) {
 		snprintf(nb, sizeof(nb), "syscall_%u", r->nr);
 		name = nb;
 	}
 	object_text(r, obj, sizeof(obj), 1);
-	snprintf(buf, size, "%s(%s)", name, obj);
+	at = put(buf, size, 0, prefix);
+	at = put(buf, size, at, name);
+	at = put(buf, size, at, "(");
+	at = put(buf, size, at, obj);
+	put(buf, size, at, ")");
 }
 
 unsigned an_classify(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
 		     char *text, size_t size, int32_t *by)
 {
 	const struct screc *r = th_sc(t, iv->sc);
-	char call[400];
 
 	(void)p;
 	/* text may be NULL: the category alone is wanted (the sweep's hot path). */
@@ -103,18 +122,22 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 		if (text)                                  \
 			snprintf(text, size, __VA_ARGS__); \
 	} while (0)
+#define TXT_CONST(s)                           \
+	do {                                   \
+		if (text)                      \
+			put(text, size, 0, s); \
+	} while (0)
 	*by = 0;
 	if (r && (r->flags & SC_PREFIX))
 		r = NULL; /* the syscall it was in when the data began is unknown */
 	switch (iv->state) {
 	case TS_RUNNING:
 		if (!r) {
-			TXT("running in user space");
+			TXT_CONST("running in user space");
 			return CT_CAT_CPU_USER;
 		}
 		if (text)
-			call_text(r, call, sizeof(call));
-		TXT("running in the kernel: %s", call);
+			call_text(r, "running in the kernel: ", text, size);
 		return CT_CAT_CPU_KERNEL;
 	case TS_RUNNABLE:
 		if (iv->flags & IV_PREEMPTED) {
@@ -122,9 +145,9 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 			/* Names are final only at the end: a marker, expanded on output. */
 			TXT("runnable: preempted by \x01%d\x02", iv->other);
 		} else if (iv->flags & IV_WOKEN) {
-			TXT("runnable: waiting for a CPU after its wake-up");
+			TXT_CONST("runnable: waiting for a CPU after its wake-up");
 		} else if (iv->flags & IV_NEW) {
-			TXT("runnable: new thread waiting for its first run");
+			TXT_CONST("runnable: new thread waiting for its first run");
 		} else {
 			TXT("runnable");
 		}
@@ -143,7 +166,7 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 			return CT_CAT_BLOCKED_OTHER;
 		}
 		if (text)
-			call_text(r, call, sizeof(call));
+			call_text(r, "blocked in ", text, size);
 		switch (ct_syscall_class(r->nr)) {
 		case CT_SCC_LOCK:
 			cat = CT_CAT_BLOCKED_LOCK;
@@ -180,7 +203,6 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 		default:
 			break;
 		}
-		TXT("blocked in %s", call);
 		return cat;
 	}
 	case TS_DEAD:
@@ -193,6 +215,7 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	}
 }
 #undef TXT
+#undef TXT_CONST
 
 int32_t an_cpu_holder(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
 		      uint64_t ts, uint64_t *since, uint64_t *until)
@@ -280,7 +303,11 @@ static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cu
 			break;
 		}
 	if (!c) {
-		/* A new cause for this span: now its words are needed. */
+		/* A new cause for this span: now its words are needed. A span has a few. */
+		if (!v->cap && CT_VEC_RESERVE(*v, 8)) {
+			p->oom++;
+			return;
+		}
 		c = CT_VEC_PUSH(*v);
 		if (!c) {
 			p->oom++;

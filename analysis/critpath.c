@@ -44,6 +44,11 @@ static void emit(struct ct_partial *p, struct critpath *cp, const struct span *r
 
 	if (b <= a)
 		return;
+	/* Paths have tens to hundreds of segments: skip the first doublings. */
+	if (!cp->seg.cap && CT_VEC_RESERVE(cp->seg, 64)) {
+		p->oom++;
+		return;
+	}
 	s = CT_VEC_PUSH(cp->seg);
 	if (!s) {
 		p->oom++;
@@ -58,7 +63,8 @@ static void emit(struct ct_partial *p, struct critpath *cp, const struct span *r
 	s->span = inner ? inner->span : 0;
 	s->same_trace =
 		inner && inner->trace_hi == root->trace_hi && inner->trace_lo == root->trace_lo;
-	s->detail = ct_strndup0(detail, strlen(detail));
+	/* Paths nobody reads (aggregates only) have no words: no allocation for them. */
+	s->detail = detail[0] ? ct_strndup0(detail, strlen(detail)) : NULL;
 }
 
 /*

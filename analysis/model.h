@@ -374,6 +374,7 @@ struct cpuslot {
 struct cputl {
 	CT_VEC(struct cpuslot) s;
 	int32_t first_prev; /* -1: no switch seen */
+	uint32_t hint; /* cpu_occupant's last answer (a cache) */
 };
 
 /* ---- per-operation aggregates (aggregate.c) ---- */

@@ -72,6 +72,26 @@ static int cmp_cause_text(const void *a, const void *b)
 	return x->by < y->by ? -1 : x->by > y->by;
 }
 
+/* A span has a handful of causes: insertion sort beats qsort's set-up (both orders are
+ * total, so the result is the same). */
+static void sort_causes(struct cause *v, uint32_t n, int (*cmp)(const void *, const void *))
+{
+	if (n > 16) {
+		qsort(v, n, sizeof(*v), cmp);
+		return;
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		struct cause c = v[i];
+		uint32_t j = i;
+
+		while (j > 0 && cmp(&v[j - 1], &c) > 0) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = c;
+	}
+}
+
 /* Causes were keyed by what makes their text: merge equal texts, then order. */
 static void merge_equal_causes(struct fspan *f)
 {
@@ -79,7 +99,7 @@ static void merge_equal_causes(struct fspan *f)
 
 	if (f->causes.n < 2)
 		return;
-	qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause_text);
+	sort_causes(f->causes.v, f->causes.n, cmp_cause_text);
 	for (uint32_t i = 0; i < f->causes.n; i++) {
 		struct cause *c = &f->causes.v[i];
 
@@ -99,7 +119,7 @@ static void merge_equal_causes(struct fspan *f)
 		f->causes.v[w++] = *c;
 	}
 	f->causes.n = w;
-	qsort(f->causes.v, f->causes.n, sizeof(f->causes.v[0]), cmp_cause);
+	sort_causes(f->causes.v, f->causes.n, cmp_cause);
 }
 
 /*

@@ -106,7 +106,9 @@ static void cpu_switch(struct ct_partial *p, uint16_t cpu, uint64_t ts, int32_t 
 int32_t cpu_occupant(const struct ct_partial *p, uint16_t cpu, uint64_t ts, uint64_t *since,
 		     uint64_t *until)
 {
-	const struct cputl *c = cpu < p->cpus.n ? &p->cpus.v[cpu] : NULL;
+	/* The hint is a cache, not state: writing it through a const partial is safe because a
+	 * partial has one user at a time. */
+	struct cputl *c = cpu < p->cpus.n ? (struct cputl *)&p->cpus.v[cpu] : NULL;
 	uint32_t lo = 0, hi;
 
 	*since = 0;
@@ -119,6 +121,12 @@ int32_t cpu_occupant(const struct ct_partial *p, uint16_t cpu, uint64_t ts, uint
 			*until = c->s.v[0].ts;
 		return c->first_prev;
 	}
+	/* Lookups come in bursts around one instant: try the last answer and its successor. */
+	for (uint32_t k = c->hint; k < c->hint + 2 && k < hi; k++)
+		if (c->s.v[k].ts <= ts && (k + 1 == hi || c->s.v[k + 1].ts > ts)) {
+			lo = k;
+			goto found;
+		}
 	/* Last slot with ts <= the instant. */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -128,6 +136,8 @@ int32_t cpu_occupant(const struct ct_partial *p, uint16_t cpu, uint64_t ts, uint
 		else
 			hi = mid;
 	}
+found:
+	c->hint = lo;
 	*since = c->s.v[lo].ts;
 	if (lo + 1 < c->s.n)
 		*until = c->s.v[lo + 1].ts;
@@ -147,6 +157,7 @@ void cpu_prune(struct ct_partial *p, uint64_t horizon)
 			c->first_prev = c->s.v[drop - 1].tid;
 			memmove(c->s.v, c->s.v + drop, (c->s.n - drop) * sizeof(c->s.v[0]));
 			c->s.n -= drop;
+			c->hint = 0;
 		}
 	}
 }

@@ -3,6 +3,6 @@
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$here/build}
-shift 2>/dev/null || true
+if [ $# -gt 0 ]; then shift; fi
 cmake -S "$here" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 ninja -C "$dir"

@@ -14,8 +14,12 @@ babeltrace2 libbabeltrace2-dev lttng-tools liblttng-ust-dev
 libjansson-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev
 libsqlite3-dev systemtap-sdt-dev
 strace linux-perf wrk hyperfine procps iproute2 python3 file
-nodejs npm chromium chromium-driver
+chromium chromium-driver
 "
+# Node.js and npm: the machine's own (often NodeSource's nodejs, which bundles npm and
+# conflicts with Debian's npm package) when present; Debian's otherwise.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

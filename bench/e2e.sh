@@ -7,9 +7,9 @@
 # alike); per scenario the median of the rounds with the spread, the overhead against no
 # tracing, and every loss counter. Not a test: it prints figures and passes no judgement.
 #
-#   bench/e2e.sh [BUILD_DIR]        (as root; about 6 minutes with the defaults)
+#   bench/e2e.sh [BUILD_DIR]        (as root; about 7 minutes with the defaults)
 #
-# Environment: E2E_ROUNDS (5), E2E_SECONDS per measured run (4), E2E_CONNS wrk connections
+# Environment: E2E_ROUNDS (9), E2E_SECONDS per measured run (3), E2E_CONNS wrk connections
 # (32), E2E_THREADS server workers (2), E2E_WRK_THREADS (2), E2E_OUT results file (default
 # bench/results/e2e-<date>.md), E2E_SCENARIOS (space-separated subset of the names below).
 # Needs wrk, perf and strace (scripts/install-deps.sh).
@@ -18,8 +18,8 @@
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
-rounds=${E2E_ROUNDS:-5}
-secs=${E2E_SECONDS:-4}
+rounds=${E2E_ROUNDS:-9}
+secs=${E2E_SECONDS:-3}
 conns=${E2E_CONNS:-32}
 workers=${E2E_THREADS:-2}
 wrk_threads=${E2E_WRK_THREADS:-2}

@@ -752,7 +752,7 @@ void ct_span_end_at(struct ct_span *span, uint64_t end_ns)
 	span_end(span, end_ns);
 }
 
-void ct_span_end(struct ct_span *span)
+void(ct_span_end)(struct ct_span *span)
 {
 	span_end(span, 0);
 }

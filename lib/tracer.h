@@ -134,6 +134,8 @@ void ct__sample_fast_init(enum ct_sampler_kind kind, uint8_t table[3]);
 #define CT__SP_LAZY_TRACE (1u << 5) /* trace id not generated yet */
 #define CT__SP_CLAIM (1u << 6) /* a thread is generating the lazy ids */
 #define CT__SP_LAZY (CT__SP_LAZY_SPAN | CT__SP_LAZY_TRACE)
+/* crosstrace.h's inline ct_span_end tests this without the library. */
+_Static_assert(CT__SP_RECORDING == 1u && (CT__SP_ENDED & 3u) == 3u, "ABI: span->state & 3");
 
 /*
  * An unsampled span's ids are generated when something first looks at them (its context is

@@ -467,9 +467,25 @@ void ct_span_add_link(struct ct_span *span, const struct ct_span_context *linked
 /* Sets the status; message is kept only for CT_STATUS_ERROR, as OpenTelemetry says. */
 void ct_span_set_status(struct ct_span *span, enum ct_status_code code, const char *message);
 
-/* Ends the span now, or at end_ns (CLOCK_MONOTONIC). Calls on an ended span are ignored. */
+/*
+ * Ends the span now, or at end_ns (CLOCK_MONOTONIC). Calls on an ended or unsampled span are
+ * ignored. ct_span_end is also a macro that makes that test inline, so that ending an
+ * unsampled span costs no call into the library; (ct_span_end)(span) and &ct_span_end name
+ * the function.
+ */
 void ct_span_end(struct ct_span *span);
 void ct_span_end_at(struct ct_span *span, uint64_t end_ns);
+
+/* Private, part of the ABI: span->state & 3 is 1 while a sampled span records. */
+static inline void ct__span_end_if_recording(struct ct_span *span)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	if ((__atomic_load_n(&span->state, __ATOMIC_RELAXED) & 3u) != 1u)
+		return;
+#endif
+	(ct_span_end)(span);
+}
+#define ct_span_end(span) ct__span_end_if_recording(span)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Scopes: which span is current on which thread                                             */

@@ -5,7 +5,7 @@
  * threads once their rings are empty, and lets the sink do its housekeeping (rotation,
  * sending). Application threads never wait for it; ct_flush and ct_shutdown do.
  * The period adapts to the busiest ring: a thread recording fast fills its ring within one
- * flush period (1 MiB in 50 ms is 20 MB/s, a few hundred thousand spans per second), so a
+ * flush period (1 MiB in 20 ms is 50 MB/s, about a million records per second), so a
  * cycle that finds a ring more than a quarter full halves the next wait (more than half full:
  * straight to the 1 ms minimum), and the wait grows back to the flush period once rings are
  * found under a sixteenth full. The application threads still never wake the drain thread.
@@ -73,6 +73,7 @@ int ct__drain_cycle(int final, int flush)
 	uint64_t gen = ct__gen();
 	uint64_t now;
 	struct ct__thread **pp = &ct__g.threads;
+	int err;
 
 	if (!sink)
 		return 0;
@@ -105,7 +106,20 @@ int ct__drain_cycle(int final, int flush)
 		pp = &t->next;
 	}
 	now = ct_mono_ns();
-	return sink->ops->tick(sink, now, flush);
+	err = sink->ops->tick(sink, now, flush);
+	/*
+	 * Records the sink holds for a slow reader wait as if still in a ring: the sink can pass
+	 * on only about one socket buffer per cycle, so with rings nearly empty and the wait
+	 * grown back to the flush period, it would refill faster than it empties, then the
+	 * rings would, and records would drop while the reader had time to spare.
+	 */
+	if (sink->ops->backlog) {
+		size_t b = sink->ops->backlog(sink);
+
+		if (b > atomic_load_explicit(&busiest, memory_order_relaxed))
+			atomic_store_explicit(&busiest, b, memory_order_relaxed);
+	}
+	return err;
 }
 
 /* The next wait after a cycle, from the fill the cycles since the last wait found. */

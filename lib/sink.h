@@ -31,6 +31,8 @@ struct ct__sink_ops {
 	 * far must be out before returning (may wait, bounded). Returns 0 or an error.
 	 */
 	int (*tick)(struct ct__sink *s, uint64_t now_ns, int flush);
+	/* Optional: bytes taken from the rings but not handed on yet (the reader is behind). */
+	size_t (*backlog)(const struct ct__sink *s);
 	/* Finishes the output (status "complete", ...) and frees s. Returns 0 or an error. */
 	int (*close)(struct ct__sink *s, const char *status);
 	/* In a fork child: frees s without writing anything the parent owns. */

@@ -401,12 +401,20 @@ static void unix_abandon(struct ct__sink *base)
 	free_sink((struct unix_sink *)base);
 }
 
+static size_t unix_backlog(const struct ct__sink *base)
+{
+	const struct unix_sink *s = (const struct unix_sink *)base;
+
+	return s->len - s->start;
+}
+
 static const struct ct__sink_ops unix_ops = {
 	.begin_thread = unix_begin_thread,
 	.record = unix_record,
 	.end_thread = unix_end_thread,
 	.lost = unix_lost,
 	.tick = unix_tick,
+	.backlog = unix_backlog,
 	.close = unix_close,
 	.abandon = unix_abandon,
 };

@@ -234,7 +234,7 @@ int ct_init(const struct ct_config *cfg)
 	ct__g.ring_bytes = cfg->ring_bytes ? cfg->ring_bytes : (1u << 20);
 	if (ct__g.ring_bytes < CT__RING_MIN)
 		ct__g.ring_bytes = CT__RING_MIN;
-	ct__g.flush_ms = cfg->flush_ms ? cfg->flush_ms : 50;
+	ct__g.flush_ms = cfg->flush_ms ? cfg->flush_ms : 20;
 	ct__g.rotate_bytes = cfg->rotate_bytes;
 	ct__g.rotate_ms = cfg->rotate_ms;
 	ct__g.pid = getpid();

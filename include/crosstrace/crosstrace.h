@@ -316,7 +316,7 @@ struct ct_config {
 	 */
 	const char *output;
 	size_t ring_bytes; /* CROSSTRACE_RING_BYTES: per thread; default 1 MiB */
-	uint32_t flush_ms; /* CROSSTRACE_FLUSH_MS: drain period; default 50 */
+	uint32_t flush_ms; /* CROSSTRACE_FLUSH_MS: drain period; default 20 */
 	uint64_t rotate_bytes; /* CROSSTRACE_ROTATE_BYTES: chunk size limit; 0 = none */
 	uint64_t rotate_ms; /* CROSSTRACE_ROTATE_MS: chunk time limit; 0 = none */
 };

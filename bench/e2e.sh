@@ -174,6 +174,12 @@ run_one() {
 		drops=$((${drops:-0} + (client > ${reported:-0} ? client - ${reported:-0} : 0)))
 		;;
 	esac
+	# Which counters a run with losses had: the table sums them, this says where they were.
+	if [ "${drops:--}" != "-" ] && [ "$drops" != 0 ]; then
+		printf -- '- %s, round %s: %s\n' "${label[$sc]}" "$round" \
+			"$(grep -h '^drops:\|lost by clients\|LOST' "$R/stderr" "$R/perf.stats" 2> /dev/null |
+				tr '\n' ' ')" >> "$tmp/losses.md"
+	fi
 	[ -n "$rps" ] || {
 		echo "e2e: $sc: wrk failed:" >&2
 		cat "$R/wrk.txt" >&2
@@ -252,6 +258,12 @@ cpu_base=$(stat_of none 8 | cut -d' ' -f1)
 	echo "per run (kernel events and client records written, perf samples); drops: sum over all"
 	echo "runs of every loss counter (kernel ring, client rings, records lost after the ring,"
 	echo "late and out-of-order events, write errors; perf LOST)."
+	if [ -s "$tmp/losses.md" ]; then
+		echo
+		echo "Runs with losses:"
+		echo
+		cat "$tmp/losses.md"
+	fi
 } > "$tmp/table.md"
 mkdir -p "$(dirname "$out")"
 cp "$tmp/table.md" "$out"

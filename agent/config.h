@@ -115,8 +115,4 @@ void ct_agent_config_help(FILE *f);
 /* The option names, NULL-terminated (for getopt tables). */
 const char *const *ct_agent_config_keys(void);
 
-/* "250ms", "2s", "1.5m"... and "64K", "256M" parsers (also used by tests). Return 0 or -1. */
-int ct_parse_duration(const char *s, uint64_t *ns);
-int ct_parse_size(const char *s, uint64_t *bytes);
-
 #endif

@@ -19,6 +19,7 @@
 #include "capture/recorder.h"
 #include "cli/command.h"
 #include "crosstrace/crosstrace.h"
+#include "util/units.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -55,73 +56,6 @@ static void usage(FILE *f)
 		"Needs root, or CAP_BPF and CAP_PERFMON. SIGINT/SIGTERM stop the recording and "
 		"keep\n"
 		"everything recorded so far. The exit status is the command's.\n");
-}
-
-/* "30s", "500ms", "2m", "1h", "1.5s", "250us"; a bare number is seconds. */
-static int parse_duration(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = 1e9;
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "s"))
-		mul = 1e9;
-	else if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (!strcmp(end, "ns"))
-		mul = 1;
-	else if (!strcmp(end, "m") || !strcmp(end, "min"))
-		mul = 60e9;
-	else if (!strcmp(end, "h"))
-		mul = 3600e9;
-	else
-		return -1;
-	*ns = (uint64_t)(v * mul);
-	return 0;
-}
-
-/* "256M", "64K", "1G", "4096"; K/M/G are powers of 1024 (an optional trailing B or iB). */
-static int parse_size(const char *s, uint64_t *bytes)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 0:
-		break;
-	case 'k':
-	case 'K':
-		mul = 1024.0;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		mul = 1024.0 * 1024;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		mul = 1024.0 * 1024 * 1024;
-		end++;
-		break;
-	default:
-		return -1;
-	}
-	if (*end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end)
-		return -1;
-	*bytes = (uint64_t)(v * mul);
-	return 0;
 }
 
 static int bad_value(const char *opt, const char *val, const char *what)
@@ -191,16 +125,16 @@ static int cmd_record(int argc, char **argv)
 				return bad_value("backend", optarg, "bpf, perf or auto");
 			break;
 		case 'T':
-			if (parse_duration(optarg, &ro.rotate_ns) || !ro.rotate_ns)
+			if (ct_parse_duration(optarg, &ro.rotate_ns) || !ro.rotate_ns)
 				return bad_value("--rotate-time", optarg,
 						 "a duration like 30s or 500ms");
 			break;
 		case 'S':
-			if (parse_size(optarg, &ro.rotate_bytes) || !ro.rotate_bytes)
+			if (ct_parse_size(optarg, &ro.rotate_bytes) || !ro.rotate_bytes)
 				return bad_value("--rotate-size", optarg, "a size like 256M");
 			break;
 		case 'R':
-			if (parse_size(optarg, &v) || v < 4096 || v > (1ull << 31))
+			if (ct_parse_size(optarg, &v) || v < 4096 || v > (1ull << 31))
 				return bad_value("--ring-size", optarg, "a size from 4K to 2G");
 			ro.ring_bytes = (size_t)v;
 			break;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs everything crosstrace needs to build, run and test, from Debian packages and (for
-# the tests that drive real OpenTelemetry/Zipkin SDKs and a browser) from npm. Idempotent:
-# run it as often as you like. Needs root (apt).
+# the tests that drive real OpenTelemetry/Zipkin SDKs) from npm. Idempotent: run it as often
+# as you like. Needs root (apt).
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,9 +12,7 @@ clang llvm lld libclang-rt-14-dev clang-format
 libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
 babeltrace2 libbabeltrace2-dev lttng-tools liblttng-ust-dev
 libjansson-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev
-libsqlite3-dev systemtap-sdt-dev
-strace linux-perf wrk hyperfine procps iproute2 python3 file
-chromium chromium-driver
+strace linux-perf wrk procps iproute2 python3 file
 "
 # Node.js and npm: the machine's own (often NodeSource's nodejs, which bundles npm and
 # conflicts with Debian's npm package) when present; Debian's otherwise.
@@ -38,7 +36,7 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 fi
 
-# npm packages for end-to-end tests with real SDKs and the browser tests (lock files pinned).
+# npm packages for end-to-end tests with real SDKs (lock files pinned).
 for d in tests/e2e/node web; do
 	if [ -f "$here/$d/package.json" ]; then
 		(cd "$here/$d" && { [ -f package-lock.json ] && npm ci --no-audit --no-fund -q ||

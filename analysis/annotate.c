@@ -27,26 +27,88 @@ const struct frame *an_innermost(const struct ival *iv)
 
 enum rel { REL_NONE, REL_INNER, REL_CHILD };
 
-static enum rel relation(const struct ival *iv, uint64_t id)
+/*
+ * Whether span id is current in the chain from f (resolved) outwards: 1 yes, 0 no, -1 an
+ * unresolved floor comes first. Remembered in the frames walked (they all have the same
+ * answer): a new scope's chain is its parent's, so a sweep walks one frame per new scope
+ * instead of whole chains (process-wide scopes of overlapping requests nest deeply).
+ */
+static int chain_has(struct frame *f, uint64_t id, uint64_t epoch)
 {
-	const struct frame *f = fr_resolve(iv->own);
-	int first = 1;
+	struct frame *path[32];
+	unsigned n = 0;
+	int in;
 
-	if (!f)
-		f = fr_resolve(iv->proc);
-	for (; f; f = fr_resolve(f->parent), first = 0) {
-		if (f->flags & FR_FLOOR)
-			return REL_NONE;
-		if (f->span == id)
-			return first ? REL_INNER : REL_CHILD;
+	for (;; f = fr_resolve(f->parent)) {
+		if (!f) {
+			in = 0;
+			break;
+		}
+		if (f->flags & FR_FLOOR) {
+			in = -1;
+			break;
+		}
+		if (f->q_epoch == epoch && f->q_span == id) {
+			in = f->q_in;
+			break;
+		}
+		if (n < 32)
+			path[n++] = f;
+		if (f->span == id) {
+			in = 1;
+			break;
+		}
 	}
+	while (n-- > 0) {
+		path[n]->q_span = id;
+		path[n]->q_epoch = epoch;
+		path[n]->q_in = (int8_t)in;
+	}
+	return in;
+}
+
+static enum rel relation(const struct ct_partial *p, const struct ival *iv, uint64_t id)
+{
+	struct frame *own = fr_resolve(iv->own), *f = own ? own : fr_resolve(iv->proc);
+	int in;
+
+	if (!f || (f->flags & FR_FLOOR))
+		return REL_NONE;
+	if (f->span == id)
+		return REL_INNER;
+	in = chain_has(fr_resolve(f->parent), id, p->scope_epoch);
+	if (in)
+		return in > 0 ? REL_CHILD : REL_NONE;
 	/* A process-wide span is the parent of what threads make current themselves. */
-	if (fr_resolve(iv->own))
-		for (f = fr_resolve(iv->proc); f && !(f->flags & FR_FLOOR);
-		     f = fr_resolve(f->parent))
-			if (f->span == id)
-				return REL_CHILD;
+	if (own && chain_has(fr_resolve(iv->proc), id, p->scope_epoch) > 0)
+		return REL_CHILD;
 	return REL_NONE;
+}
+
+/*
+ * relation() remembered by the scopes it depends on. Every thread of a process carries the
+ * same process-wide scope, so a process-wide span meets each scope chain on every thread of
+ * its process: walked once per sweep, not once per thread.
+ */
+struct relmemo {
+	struct {
+		const struct frame *own, *proc;
+		enum rel rel;
+	} e[16];
+};
+
+static enum rel relation_memo(const struct ct_partial *p, struct relmemo *m, const struct ival *iv,
+			      uint64_t id)
+{
+	uintptr_t h = ((uintptr_t)iv->own ^ (uintptr_t)iv->proc * 31u) >> 4;
+	unsigned k = (unsigned)(h ^ h >> 4) & 15u;
+
+	if (m->e[k].own != iv->own || m->e[k].proc != iv->proc) {
+		m->e[k].own = iv->own;
+		m->e[k].proc = iv->proc;
+		m->e[k].rel = relation(p, iv, id);
+	}
+	return m->e[k].rel;
 }
 
 /*
@@ -288,6 +350,10 @@ struct cursor {
 	unsigned cat;
 	int32_t by;
 	uint64_t key;
+	/* the span's relation to interval ri: the scope chains of every interval are walked
+	 * once, not once per step of the sweep (steps are the boundaries of all threads) */
+	uint32_t ri;
+	enum rel rel;
 };
 
 static void add_cause(struct ct_partial *p, struct cause_vec *v, const struct cursor *cu,
@@ -380,6 +446,7 @@ static int add_cursor(struct cursor_vec *cs, const struct thread *t, uint64_t lo
 	c->hi = hi;
 	c->i = NOIDX;
 	c->ci = NOIDX;
+	c->ri = NOIDX;
 	return 0;
 }
 
@@ -416,12 +483,19 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 	struct cursor_vec cs = {0};
 	uint64_t from = s->swept > s->start ? s->swept : s->start, t;
 	uint32_t pi = 0; /* phase: events[pi - 1] is the current one */
+	struct relmemo memo;
 
 	if (to > s->end)
 		to = s->end;
 	if (to <= from)
 		return;
 	collect_threads(p, s, from, to, &cs);
+	/* (NULL, NULL) is a real key: empty entries hold one no interval has. */
+	for (unsigned k = 0; k < 16; k++) {
+		memo.e[k].own = (const struct frame *)&memo;
+		memo.e[k].proc = NULL;
+		memo.e[k].rel = REL_NONE;
+	}
 	while (pi < s->events.n && s->events.v[pi].ev_ts <= from)
 		pi++;
 	for (t = from; t < to;) {
@@ -461,7 +535,11 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			end = iv_end(c->t, c->i, NO_END);
 			if (end < next)
 				next = end;
-			rel = relation(iv, s->id);
+			if (c->ri != c->i) {
+				c->rel = relation_memo(p, &memo, iv, s->id);
+				c->ri = c->i;
+			}
+			rel = c->rel;
 			if (rel == REL_CHILD)
 				child = 1;
 			if (rel != REL_INNER)
@@ -520,8 +598,14 @@ void an_wakers(struct ct_partial *p, struct span *s)
 		int32_t by;
 		uint64_t ns;
 	} *tl = NULL;
-	uint32_t n_tl = 0, cap = 0;
+	uint32_t n_tl = 0, cap = 0, blocked = 0;
 
+	/* Only blocked causes get a waker: without one, the history need not be walked. */
+	for (uint32_t c = 0; c < s->causes.n && !blocked; c++)
+		blocked = s->causes.v[c].cat >= CT_CAT_BLOCKED_IO &&
+			  s->causes.v[c].cat <= CT_CAT_BLOCKED_OTHER;
+	if (!blocked)
+		return;
 	collect_threads(p, s, s->start, s->end, &cs);
 	for (uint32_t k = 0; k < cs.n; k++) {
 		const struct thread *t = cs.v[k].t;

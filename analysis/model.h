@@ -146,6 +146,10 @@ struct frame {
 	uint32_t refs;
 	uint16_t level; /* floor depth: 0 = innermost */
 	uint8_t flags;
+	/* annotate.c's memo: whether span q_span lies in this chain (q_in: 1 yes, 0 no, -1 an
+	 * unresolved floor first), valid while q_epoch is the partial's scope_epoch */
+	int8_t q_in;
+	uint64_t q_span, q_epoch;
 };
 
 /* ---- fds ---- */
@@ -452,6 +456,9 @@ struct ct_partial {
 	uint64_t events, unknown_events, anomalies, oom, sched_events, kernel_events;
 	uint64_t since_settle;
 	uint64_t peak_iv, cur_iv;
+	/* Changes when scope chains may change (stitching resolves floors): memos of older
+	 * epochs are stale. Unique across partials (frames move between them). */
+	uint64_t scope_epoch;
 
 	/* settled results (at_start partials) */
 	struct ct_hmap ops; /* hash(service, name) → struct op * */
@@ -474,8 +481,19 @@ static inline struct frame *fr_ref(struct frame *f)
 	return f;
 }
 void fr_unref(struct ct_partial *p, struct frame *f);
-/* Follows floors to what they stand for: NULL for nothing, or a floor still unresolved. */
-struct frame *fr_resolve(struct frame *f);
+/* Follows floors to what they stand for: NULL for nothing, or a floor still unresolved.
+ * Inline: the sweep resolves the scopes of every interval it visits. */
+static inline struct frame *fr_resolve(struct frame *f)
+{
+	while (f && (f->flags & FR_FLOOR)) {
+		if (f->flags & FR_EMPTY)
+			return NULL;
+		if (!f->fwd)
+			return f;
+		f = f->fwd;
+	}
+	return f;
+}
 /* The floor (tid, level) of a soft partial, created on first use (tid 0: process pid). */
 struct frame *fr_floor(struct ct_partial *p, int32_t tid, int32_t pid, uint16_t level);
 
@@ -559,6 +577,9 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts);
 /* Re-cuts the current interval of t at ts because its scopes changed. */
 void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts);
+/* ts_scope_changed for a thread t of process pr (t->pid == pr->pid) that has intervals, after
+ * pr's process-wide scope changed (no lookups: called for every thread of the process). */
+void ts_proc_scope_changed(struct ct_partial *p, struct thread *t, struct proc *pr, uint64_t ts);
 /* A client event by t at ts: the thread runs user code. */
 void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts);
 
@@ -639,6 +660,9 @@ const char *status_name(unsigned status);
 int64_t clock_offset_at(const struct ct_partial *p, uint64_t ts);
 /* The name of a syscall number for people. */
 const char *sc_name(unsigned nr, char *buf, size_t size);
+
+/* A scope epoch no partial has had yet (thread-safe). */
+uint64_t p_new_epoch(void);
 
 /* Misc. */
 char *ct_strndup0(const char *s, size_t n);

@@ -5,6 +5,7 @@
  * processes, task names, scope frames.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,13 @@ uint64_t ct_hash_str(const char *s, uint64_t seed)
 	return h ? h : 1;
 }
 
+uint64_t p_new_epoch(void)
+{
+	static _Atomic uint64_t epochs;
+
+	return atomic_fetch_add(&epochs, 1) + 1;
+}
+
 void p_anomaly(struct ct_partial *p)
 {
 	p->anomalies++;
@@ -101,18 +109,6 @@ void fr_unref(struct ct_partial *p, struct frame *f)
 		fr_unref(p, fwd);
 		f = parent;
 	}
-}
-
-struct frame *fr_resolve(struct frame *f)
-{
-	while (f && (f->flags & FR_FLOOR)) {
-		if (f->flags & FR_EMPTY)
-			return NULL;
-		if (!f->fwd)
-			return f;
-		f = f->fwd;
-	}
-	return f;
 }
 
 static uint64_t floor_key(int32_t tid, int32_t pid, uint16_t level)
@@ -411,6 +407,7 @@ static struct ct_partial *alloc_partial(const struct ct_an_config *cfg, uint64_t
 	p->begin = begin;
 	p->end = NO_END;
 	p->at_start = at_start;
+	p->scope_epoch = p_new_epoch();
 	p->frames.next = p->frames.prev = &p->frames;
 	p->fdinfos.next = p->fdinfos.prev = &p->fdinfos;
 	return p;

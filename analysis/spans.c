@@ -457,7 +457,7 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 		struct thread *pt = th_find(p, pr->tids.v[i]);
 
 		if (pt && pt->iv.n && pt->pid == pr->pid)
-			ts_scope_changed(p, pt, ev->ts);
+			ts_proc_scope_changed(p, pt, pr, ev->ts);
 	}
 }
 

@@ -25,11 +25,10 @@ static struct proc *proc_of(struct ct_partial *p, const struct thread *t)
 	return t->pid > 0 ? pr_find(p, t->pid) : NULL;
 }
 
-struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
-		     uint8_t flags, int32_t other)
+/* ts_push with the process-wide scope pf already known (no process lookup). */
+static struct ival *push_pf(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
+			    uint8_t flags, int32_t other, struct frame *pf)
 {
-	struct proc *pr = proc_of(p, t);
-	struct frame *pf = pr ? pr->pstack : NULL;
 	struct ival *last = t->iv.n ? &t->iv.v[t->iv.n - 1] : NULL, *iv;
 
 	uint16_t cpu = state == TS_RUNNABLE ? t->wcpu : NO_CPU;
@@ -54,6 +53,14 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 	iv->flags = flags;
 	count_iv(p, 1);
 	return iv;
+}
+
+struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
+		     uint8_t flags, int32_t other)
+{
+	struct proc *pr = proc_of(p, t);
+
+	return push_pf(p, t, ts, state, flags, other, pr ? pr->pstack : NULL);
 }
 
 /* ---- who ran on each CPU ---- */
@@ -219,8 +226,9 @@ void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts)
 	ensure_state(p, t, TS_UNKNOWN, IV_NOINFO);
 }
 
-/* Starts a new interval in the same state as the current one (something else changed). */
-static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
+/* Starts a new interval in the same state as the current one (something else changed), with
+ * process-wide scope pf. */
+static void same_state_pf(struct ct_partial *p, struct thread *t, uint64_t ts, struct frame *pf)
 {
 	struct ival *c = cur_iv(t);
 
@@ -228,16 +236,29 @@ static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
 		return;
 	if (c->state == TS_BLOCKED || c->state == TS_UNKNOWN)
 		/* How a wait ends belongs to the interval that it ends. */
-		ts_push(p, t, ts, c->state,
-			(uint8_t)(c->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)), 0);
+		push_pf(p, t, ts, c->state,
+			(uint8_t)(c->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)), 0, pf);
 	else
-		ts_push(p, t, ts, c->state, (uint8_t)(c->flags & ~IV_PREFIX), c->other);
+		push_pf(p, t, ts, c->state, (uint8_t)(c->flags & ~IV_PREFIX), c->other, pf);
+}
+
+static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
+{
+	struct proc *pr = proc_of(p, t);
+
+	same_state_pf(p, t, ts, pr ? pr->pstack : NULL);
 }
 
 void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts)
 {
 	ts_first_seen(p, t, ts);
 	same_state(p, t, ts);
+}
+
+void ts_proc_scope_changed(struct ct_partial *p, struct thread *t, struct proc *pr, uint64_t ts)
+{
+	/* A thread with intervals is seen already (ts_first_seen would do nothing). */
+	same_state_pf(p, t, ts, pr->pstack);
 }
 
 void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts)

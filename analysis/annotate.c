@@ -6,6 +6,7 @@
  * at once is represented at each instant by the thread in the most productive state, so
  * that the categories sum to the span's duration (docs/internals/analysis.md).
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,13 +28,23 @@ const struct frame *an_innermost(const struct ival *iv)
 
 enum rel { REL_NONE, REL_INNER, REL_CHILD };
 
+/* A token no sweep has had (thread-safe: partials are mapped on several threads). */
+static uint64_t sweep_token(void)
+{
+	static _Atomic uint64_t tokens;
+
+	return atomic_fetch_add(&tokens, 1) + 1;
+}
+
 /*
  * Whether span id is current in the chain from f (resolved) outwards: 1 yes, 0 no, -1 an
- * unresolved floor comes first. Remembered in the frames walked (they all have the same
- * answer): a new scope's chain is its parent's, so a sweep walks one frame per new scope
- * instead of whole chains (process-wide scopes of overlapping requests nest deeply).
+ * unresolved floor comes first. With a sweep's token (not 0), remembered in the frames walked
+ * (they all have the same answer; chains do not change during a sweep): a new scope's chain
+ * is its parent's, so a sweep walks one frame per new scope instead of whole chains
+ * (process-wide scopes of overlapping requests nest deeply). Thread scopes nest shallowly:
+ * for them the memo costs more than the walk.
  */
-static int chain_has(struct frame *f, uint64_t id, uint64_t epoch)
+static int chain_has(struct frame *f, uint64_t id, uint64_t tok)
 {
 	struct frame *path[32];
 	unsigned n = 0;
@@ -48,11 +59,11 @@ static int chain_has(struct frame *f, uint64_t id, uint64_t epoch)
 			in = -1;
 			break;
 		}
-		if (f->q_epoch == epoch && f->q_span == id) {
+		if (tok && f->q_tok == tok) {
 			in = f->q_in;
 			break;
 		}
-		if (n < 32)
+		if (tok && n < 32)
 			path[n++] = f;
 		if (f->span == id) {
 			in = 1;
@@ -60,14 +71,14 @@ static int chain_has(struct frame *f, uint64_t id, uint64_t epoch)
 		}
 	}
 	while (n-- > 0) {
-		path[n]->q_span = id;
-		path[n]->q_epoch = epoch;
+		path[n]->q_tok = tok;
 		path[n]->q_in = (int8_t)in;
 	}
 	return in;
 }
 
-static enum rel relation(const struct ct_partial *p, const struct ival *iv, uint64_t id)
+/* tok: the sweep's token to remember chains by, or 0. */
+static enum rel relation(const struct ival *iv, uint64_t id, uint64_t tok)
 {
 	struct frame *own = fr_resolve(iv->own), *f = own ? own : fr_resolve(iv->proc);
 	int in;
@@ -76,11 +87,11 @@ static enum rel relation(const struct ct_partial *p, const struct ival *iv, uint
 		return REL_NONE;
 	if (f->span == id)
 		return REL_INNER;
-	in = chain_has(fr_resolve(f->parent), id, p->scope_epoch);
+	in = chain_has(fr_resolve(f->parent), id, tok);
 	if (in)
 		return in > 0 ? REL_CHILD : REL_NONE;
 	/* A process-wide span is the parent of what threads make current themselves. */
-	if (own && chain_has(fr_resolve(iv->proc), id, p->scope_epoch) > 0)
+	if (own && chain_has(fr_resolve(iv->proc), id, tok) > 0)
 		return REL_CHILD;
 	return REL_NONE;
 }
@@ -97,8 +108,7 @@ struct relmemo {
 	} e[16];
 };
 
-static enum rel relation_memo(const struct ct_partial *p, struct relmemo *m, const struct ival *iv,
-			      uint64_t id)
+static enum rel relation_memo(struct relmemo *m, const struct ival *iv, uint64_t id, uint64_t tok)
 {
 	uintptr_t h = ((uintptr_t)iv->own ^ (uintptr_t)iv->proc * 31u) >> 4;
 	unsigned k = (unsigned)(h ^ h >> 4) & 15u;
@@ -106,7 +116,7 @@ static enum rel relation_memo(const struct ct_partial *p, struct relmemo *m, con
 	if (m->e[k].own != iv->own || m->e[k].proc != iv->proc) {
 		m->e[k].own = iv->own;
 		m->e[k].proc = iv->proc;
-		m->e[k].rel = relation(p, iv, id);
+		m->e[k].rel = relation(iv, id, tok);
 	}
 	return m->e[k].rel;
 }
@@ -484,14 +494,18 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 	uint64_t from = s->swept > s->start ? s->swept : s->start, t;
 	uint32_t pi = 0; /* phase: events[pi - 1] is the current one */
 	struct relmemo memo;
+	/* Memos pay off only for process-wide spans (every thread, deep chains). */
+	int pw = (s->flags & SP_PROCWIDE) != 0;
+	uint64_t tok;
 
 	if (to > s->end)
 		to = s->end;
 	if (to <= from)
 		return;
 	collect_threads(p, s, from, to, &cs);
+	tok = pw ? sweep_token() : 0;
 	/* (NULL, NULL) is a real key: empty entries hold one no interval has. */
-	for (unsigned k = 0; k < 16; k++) {
+	for (unsigned k = 0; pw && k < 16; k++) {
 		memo.e[k].own = (const struct frame *)&memo;
 		memo.e[k].proc = NULL;
 		memo.e[k].rel = REL_NONE;
@@ -536,7 +550,8 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			if (end < next)
 				next = end;
 			if (c->ri != c->i) {
-				c->rel = relation_memo(p, &memo, iv, s->id);
+				c->rel = pw ? relation_memo(&memo, iv, s->id, tok)
+					    : relation(iv, s->id, 0);
 				c->ri = c->i;
 			}
 			rel = c->rel;

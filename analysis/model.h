@@ -131,7 +131,7 @@ struct thread {
 #define FR_EMPTY 0x08 /* a floor resolved to "nothing was current" */
 
 /*
- * A scope: span made current on a thread (or process) at enter_ts until exit_ts. Frames
+ * A scope: span made current on a thread (or process) until exit_ts. Frames
  * form stacks through parent. A floor frame stands for the unknown stack at the partial's
  * begin; stitching resolves it by fwd to the left partial's frame (or FR_EMPTY).
  */
@@ -141,15 +141,16 @@ struct frame {
 	struct frame *parent; /* ref */
 	struct frame *fwd; /* floor: what it stands for (ref) */
 	struct frame *prev, *next; /* the partial's list of all frames */
-	uint64_t enter_ts, exit_ts;
+	uint64_t exit_ts;
 	int32_t tid, pid; /* tid 0 for process-wide */
 	uint32_t refs;
 	uint16_t level; /* floor depth: 0 = innermost */
 	uint8_t flags;
-	/* annotate.c's memo: whether span q_span lies in this chain (q_in: 1 yes, 0 no, -1 an
-	 * unresolved floor first), valid while q_epoch is the partial's scope_epoch */
+	/* annotate.c's memo within the sweep that has token q_tok: whether the swept span lies
+	 * in this chain (1 yes, 0 no, -1 an unresolved floor comes first). Both fit where the
+	 * frame had room: frames are many, and a bigger one costs the analysis ~4%. */
 	int8_t q_in;
-	uint64_t q_span, q_epoch;
+	uint64_t q_tok;
 };
 
 /* ---- fds ---- */
@@ -456,9 +457,6 @@ struct ct_partial {
 	uint64_t events, unknown_events, anomalies, oom, sched_events, kernel_events;
 	uint64_t since_settle;
 	uint64_t peak_iv, cur_iv;
-	/* Changes when scope chains may change (stitching resolves floors): memos of older
-	 * epochs are stale. Unique across partials (frames move between them). */
-	uint64_t scope_epoch;
 
 	/* settled results (at_start partials) */
 	struct ct_hmap ops; /* hash(service, name) → struct op * */
@@ -473,7 +471,7 @@ struct ct_partial {
 
 /* Frames (partial.c). */
 struct frame *fr_new(struct ct_partial *p, uint64_t span, struct frame *parent, int32_t tid,
-		     int32_t pid, uint64_t ts, uint8_t flags);
+		     int32_t pid, uint8_t flags);
 static inline struct frame *fr_ref(struct frame *f)
 {
 	if (f)
@@ -660,9 +658,6 @@ const char *status_name(unsigned status);
 int64_t clock_offset_at(const struct ct_partial *p, uint64_t ts);
 /* The name of a syscall number for people. */
 const char *sc_name(unsigned nr, char *buf, size_t size);
-
-/* A scope epoch no partial has had yet (thread-safe). */
-uint64_t p_new_epoch(void);
 
 /* Misc. */
 char *ct_strndup0(const char *s, size_t n);

@@ -5,7 +5,6 @@
  * processes, task names, scope frames.
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,13 +58,6 @@ uint64_t ct_hash_str(const char *s, uint64_t seed)
 	return h ? h : 1;
 }
 
-uint64_t p_new_epoch(void)
-{
-	static _Atomic uint64_t epochs;
-
-	return atomic_fetch_add(&epochs, 1) + 1;
-}
-
 void p_anomaly(struct ct_partial *p)
 {
 	p->anomalies++;
@@ -74,7 +66,7 @@ void p_anomaly(struct ct_partial *p)
 /* ---- frames ---- */
 
 struct frame *fr_new(struct ct_partial *p, uint64_t span, struct frame *parent, int32_t tid,
-		     int32_t pid, uint64_t ts, uint8_t flags)
+		     int32_t pid, uint8_t flags)
 {
 	struct frame *f = calloc(1, sizeof(*f));
 
@@ -86,7 +78,6 @@ struct frame *fr_new(struct ct_partial *p, uint64_t span, struct frame *parent, 
 	f->parent = fr_ref(parent);
 	f->tid = tid;
 	f->pid = pid;
-	f->enter_ts = ts;
 	f->exit_ts = NO_END;
 	f->flags = flags;
 	f->next = p->frames.next;
@@ -128,7 +119,7 @@ struct frame *fr_floor(struct ct_partial *p, int32_t tid, int32_t pid, uint16_t 
 	if (v)
 		return (struct frame *)(uintptr_t)*v;
 	/* The level below is created lazily too: only popped floors need a parent. */
-	f = fr_new(p, 0, NULL, tid, pid, p->begin, FR_FLOOR | (tid ? 0 : FR_PROC));
+	f = fr_new(p, 0, NULL, tid, pid, FR_FLOOR | (tid ? 0 : FR_PROC));
 	if (!f)
 		return NULL;
 	f->level = level;
@@ -407,7 +398,6 @@ static struct ct_partial *alloc_partial(const struct ct_an_config *cfg, uint64_t
 	p->begin = begin;
 	p->end = NO_END;
 	p->at_start = at_start;
-	p->scope_epoch = p_new_epoch();
 	p->frames.next = p->frames.prev = &p->frames;
 	p->fdinfos.next = p->fdinfos.prev = &p->fdinfos;
 	return p;

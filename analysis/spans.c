@@ -397,7 +397,7 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 			return;
 		if (ev->type == CT_EV_SCOPE_ENTER) {
 			uint64_t id = ev->u.scope_enter.span_id;
-			struct frame *f = fr_new(p, id, t->own, t->tid, t->pid, ev->ts, 0);
+			struct frame *f = fr_new(p, id, t->own, t->tid, t->pid, 0);
 
 			if (!f)
 				return;
@@ -424,7 +424,7 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 		return;
 	if (ev->type == CT_EV_SCOPE_ENTER) {
 		uint64_t id = ev->u.scope_enter.span_id;
-		struct frame *f = fr_new(p, id, pr->pstack, 0, pr->pid, ev->ts, FR_PROC);
+		struct frame *f = fr_new(p, id, pr->pstack, 0, pr->pid, FR_PROC);
 
 		if (!f)
 			return;

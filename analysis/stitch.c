@@ -1155,8 +1155,6 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r)
 	struct joiner_vec joiners = {0};
 	uint64_t new_begin = l->begin;
 
-	/* Floors get resolved: what annotate.c remembered of scope chains is stale. */
-	l->scope_epoch = p_new_epoch();
 	if (r->events && l->events && r->first_ts < l->last_ts) {
 		ct_partial_free(r);
 		return -EINVAL;

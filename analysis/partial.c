@@ -181,6 +181,7 @@ void th_set_pid(struct ct_partial *p, struct thread *t, int32_t pid)
 		return;
 	t->pid = pid;
 	pr = pr_get(p, pid);
+	t->pr = pr;
 	if (!pr)
 		return;
 	slot = CT_VEC_PUSH(pr->tids);

@@ -483,7 +483,7 @@ static void collect_threads(struct ct_partial *p, const struct span *s, uint64_t
 		struct proc *pr = pr_find(p, s->pid);
 
 		for (uint32_t i = 0; pr && i < pr->tids.n; i++)
-			if (add_cursor(cs, th_find(p, pr->tids.v[i]), from, to))
+			if (add_cursor(cs, pr_thread(p, pr, i), from, to))
 				p->oom++;
 	}
 }

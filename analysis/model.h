@@ -191,6 +191,9 @@ struct proc {
 	struct ct_hmap fds; /* fd + 1 → struct fdinfo * (ref) */
 	struct frame *pstack; /* process-wide innermost scope (ref), NULL when none */
 	CT_VEC(int32_t) tids; /* its threads, in order of appearance */
+	/* thr.v[i] is the thread of tids.v[i] (borrowed), for a prefix of tids: filled as those
+	 * threads exist (pr_thread), since every process-wide scope change visits them all */
+	CT_VEC(struct thread *) thr;
 	struct attr_vec rattrs; /* resource attributes (span_id 0) */
 	uint32_t pfloor_pops;
 	CT_VEC(struct pchange) pchanges; /* soft only */
@@ -531,6 +534,8 @@ void task_name(struct ct_partial *p, int32_t tid, int32_t pid, const char *comm,
 /* "comm[pid]" of a task, or "tid N" when unknown. */
 void task_label(const struct ct_partial *p, int32_t tid, char *buf, size_t size);
 int32_t task_pid(const struct ct_partial *p, int32_t tid);
+/* The thread of pr->tids.v[i] (th_find without a lookup once known), or NULL. */
+struct thread *pr_thread(const struct ct_partial *p, struct proc *pr, uint32_t i);
 static inline struct screc *th_sc(const struct thread *t, uint32_t abs)
 {
 	return (abs != NOIDX && abs >= t->sc_base && abs - t->sc_base < t->sc.n)

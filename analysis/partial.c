@@ -273,6 +273,20 @@ void task_name(struct ct_partial *p, int32_t tid, int32_t pid, const char *comm,
 	ct_hmap_put(&p->tasks, (uint64_t)(uint32_t)tid, (uint64_t)(uint32_t)pid << 32 | ci);
 }
 
+struct thread *pr_thread(const struct ct_partial *p, struct proc *pr, uint32_t i)
+{
+	/* Threads are never removed and tids only grow: a thread once found stays the one.
+	 * A tid may be listed before its thread exists (stitching): the prefix stops there. */
+	while (pr->thr.n <= i && pr->thr.n < pr->tids.n) {
+		struct thread *t = th_find(p, pr->tids.v[pr->thr.n]), **slot;
+
+		if (!t || !(slot = CT_VEC_PUSH(pr->thr)))
+			break;
+		*slot = t;
+	}
+	return i < pr->thr.n ? pr->thr.v[i] : th_find(p, pr->tids.v[i]);
+}
+
 int32_t task_pid(const struct ct_partial *p, int32_t tid)
 {
 	uint64_t *v = ct_hmap_get(&p->tasks, (uint64_t)(uint32_t)tid);
@@ -549,6 +563,7 @@ static void free_proc(struct ct_partial *p, struct proc *pr)
 		attr_fini(&pr->rattrs.v[i]);
 	CT_VEC_FREE(pr->rattrs);
 	CT_VEC_FREE(pr->tids);
+	CT_VEC_FREE(pr->thr);
 	free(pr->service);
 	free(pr->comm);
 	free(pr->sdk);

@@ -454,7 +454,7 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 		}
 	}
 	for (uint32_t i = 0; i < pr->tids.n; i++) {
-		struct thread *pt = th_find(p, pr->tids.v[i]);
+		struct thread *pt = pr_thread(p, pr, i);
 
 		if (pt && pt->iv.n && pt->pid == pr->pid)
 			ts_proc_scope_changed(p, pt, pr, ev->ts);

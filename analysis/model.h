@@ -96,7 +96,7 @@ struct kev {
 
 struct thread {
 	int32_t tid, pid;
-	struct proc *pr; /* its process (ref to the partial's; a cache of pr_find(pid)), or NULL */
+	struct proc *pr; /* its process (borrowed; a cache of pr_find(pid)), or NULL */
 	char comm[16];
 	CT_VEC(struct ival) iv; /* time order; iv.v[iv.n-1] is open */
 	CT_VEC(struct screc) sc; /* entry order */

@@ -301,6 +301,32 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, avail >= hot.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/*
+ * Copies a string into a record's tail; one that cannot be read becomes "". Returns the bytes
+ * it takes in the record, NUL included (at least 1), so that the record's size stays exact.
+ */
+static __always_inline long kstr(char *dst, __u32 size, const void *src)
+{
+	long n = bpf_probe_read_kernel_str(dst, size, src);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		n = 1;
+	}
+	return n;
+}
+
+static __always_inline long ustr(char *dst, __u32 size, const void *src)
+{
+	long n = bpf_probe_read_user_str(dst, size, src);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		n = 1;
+	}
+	return n;
+}
+
 #define TYPE_KEY(t) ((t)-64)
 
 /*
@@ -408,12 +434,8 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		r->args[3] = regs->r10;
 		r->args[4] = regs->r8;
 		r->args[5] = regs->r9;
-		n = bpf_probe_read_user_str(r->path, sizeof(r->path),
-					    (const void *)sys_arg(regs, CT_KSYS_ARG_A(kind)));
-		if (n <= 0) {
-			r->path[0] = 0;
-			n = 1;
-		}
+		n = ustr(r->path, sizeof(r->path),
+			 (const void *)sys_arg(regs, CT_KSYS_ARG_A(kind)));
 		r->h_size = 52 + n;
 		submit(r);
 		return 0;
@@ -617,11 +639,7 @@ int BPF_PROG(ct_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	r->next_tid = next->pid;
 	r->next_pid = ntgid;
 	r->next_prio = next->prio;
-	n = bpf_probe_read_kernel_str(r->next_comm, sizeof(r->next_comm), next->comm);
-	if (n <= 0) {
-		r->next_comm[0] = 0;
-		n = 1;
-	}
+	n = kstr(r->next_comm, sizeof(r->next_comm), next->comm);
 	r->h_size = 20 + n;
 	submit(r);
 	return 0;
@@ -684,11 +702,7 @@ static __always_inline int wake(struct task_struct *p, __u16 type)
 		r->pid = wtgid;
 		r->target_cpu = p->thread_info.cpu;
 		r->flags = irq ? 1 : 0;
-		n = bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
-		if (n <= 0) {
-			r->comm[0] = 0;
-			n = 1;
-		}
+		n = kstr(r->comm, sizeof(r->comm), p->comm);
 		r->h_size = 13 + n;
 		submit(r);
 		return 0;
@@ -777,11 +791,7 @@ int BPF_PROG(ct_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	r->child_pid = ctgid;
 	r->child_tid = child->pid;
-	n = bpf_probe_read_kernel_str(r->child_comm, sizeof(r->child_comm), child->comm);
-	if (n <= 0) {
-		r->child_comm[0] = 0;
-		n = 1;
-	}
+	n = kstr(r->child_comm, sizeof(r->child_comm), child->comm);
 	r->h_size = 8 + n;
 	submit(r);
 	return 0;
@@ -809,11 +819,7 @@ int BPF_PROG(ct_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	r->old_tid = old_pid;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
-	n = bpf_probe_read_kernel_str(r->filename, sizeof(r->filename), bprm->filename);
-	if (n <= 0) {
-		r->filename[0] = 0;
-		n = 1;
-	}
+	n = kstr(r->filename, sizeof(r->filename), bprm->filename);
 	r->h_size = 4 + CT_KCOMM_LEN + n;
 	submit(r);
 	return 0;
@@ -833,11 +839,7 @@ int BPF_PROG(ct_exit, struct task_struct *p)
 	if (!r)
 		return 0;
 	r->exit_code = p->exit_code;
-	n = bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
-	if (n <= 0) {
-		r->comm[0] = 0;
-		n = 1;
-	}
+	n = kstr(r->comm, sizeof(r->comm), p->comm);
 	r->h_size = 4 + n;
 	submit(r);
 	return 0;

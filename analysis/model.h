@@ -367,6 +367,11 @@ struct blkio {
 	uint8_t completed; /* soft: a completion whose issue lies before the partial */
 };
 
+/* The oldest open issue of dev_sector in p (first in, first out), or NULL. */
+struct blkio *blk_oldest_open(struct ct_partial *p, uint64_t dev_sector);
+/* Completes io (an open issue of p) at ts: its kernel event gets the latency; io is removed. */
+void blk_complete(struct ct_partial *p, struct blkio *io, uint64_t ts);
+
 /* ---- CPUs ---- */
 
 /* From ts on, the CPU ran tid (0: idle). */
@@ -453,7 +458,8 @@ struct ct_partial {
 
 	CT_VEC(struct loss) losses;
 	CT_VEC(struct clockpt) clocks;
-	CT_VEC(struct blkio) blk; /* issued, not completed */
+	CT_VEC(struct blkio)
+	blk; /* at_start: open issues; else issues and completions in time order */
 	CT_VEC(struct cputl) cpus; /* by CPU number */
 	struct ct_hmap klost_last; /* cpu + 1 → ts of the last KERNEL_LOST */
 

@@ -1059,28 +1059,22 @@ static void merge_losses(struct ct_partial *l, struct ct_partial *r, uint64_t ne
 			l->oom++;
 }
 
+/*
+ * A partial that does not begin with the trace matches no completion itself (an older issue
+ * of the same sector may be open further left), so its blk vector is its issues and
+ * completions in time order. A left that begins with the trace knows every open issue: it
+ * takes the right's entries in order, matching each completion to the oldest open issue, as
+ * the whole trace would have. Any other left just appends them (both are in time order).
+ */
 static void merge_blk(struct ct_partial *l, struct ct_partial *r)
 {
 	for (uint32_t i = 0; i < r->blk.n; i++) {
 		struct blkio *io = &r->blk.v[i], *d;
 
-		if (io->completed) {
-			for (uint32_t j = 0; j < l->blk.n; j++) {
-				struct blkio *li = &l->blk.v[j];
-				struct thread *t;
-
-				if (li->completed || li->dev_sector != io->dev_sector)
-					continue;
-				t = th_find(l, li->tid);
-				if (t && li->kev >= t->kev_base && li->kev - t->kev_base < t->kev.n)
-					t->kev.v[li->kev - t->kev_base].b = io->ts - li->ts;
-				l->blk.v[j] = l->blk.v[--l->blk.n];
-				io = NULL;
-				break;
-			}
-			if (!io || l->at_start)
-				continue;
-			io = &r->blk.v[i];
+		if (io->completed && l->at_start) {
+			if ((d = blk_oldest_open(l, io->dev_sector)))
+				blk_complete(l, d, io->ts);
+			continue;
 		}
 		d = CT_VEC_PUSH(l->blk);
 		if (d)

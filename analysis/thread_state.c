@@ -586,28 +586,52 @@ static void block_issue(struct ct_partial *p, const struct ct_event *ev)
 	io->completed = 0;
 }
 
+/*
+ * The oldest open issue of dev_sector in p, or NULL. Completions of one sector are matched to
+ * its issues first in, first out (a journal rewrites the same sector while earlier writes of
+ * it are still in flight), by issue time, not by position in the vector: the result must not
+ * depend on how the trace was cut.
+ */
+struct blkio *blk_oldest_open(struct ct_partial *p, uint64_t dev_sector)
+{
+	struct blkio *best = NULL;
+
+	for (uint32_t i = 0; i < p->blk.n; i++) {
+		struct blkio *io = &p->blk.v[i];
+
+		if (io->completed || io->dev_sector != dev_sector)
+			continue;
+		if (!best || io->ts < best->ts ||
+		    (io->ts == best->ts &&
+		     (io->tid < best->tid || (io->tid == best->tid && io->kev < best->kev))))
+			best = io;
+	}
+	return best;
+}
+
+void blk_complete(struct ct_partial *p, struct blkio *io, uint64_t ts)
+{
+	struct thread *t = th_find(p, io->tid);
+	uint32_t ki = io->kev;
+
+	if (t && ki >= t->kev_base && ki - t->kev_base < t->kev.n)
+		t->kev.v[ki - t->kev_base].b = ts - io->ts;
+	*io = p->blk.v[--p->blk.n];
+}
+
 static void block_complete(struct ct_partial *p, const struct ct_event *ev)
 {
 	const struct ct_ev_block_rq_complete *b = &ev->u.block_rq_complete;
 	uint64_t key = (uint64_t)b->dev << 44 ^ b->sector;
 	struct blkio *io;
 
-	for (uint32_t i = 0; i < p->blk.n; i++) {
-		io = &p->blk.v[i];
-		if (io->completed || io->dev_sector != key)
-			continue;
-		{
-			struct thread *t = th_find(p, io->tid);
-			uint32_t ki = io->kev;
-
-			if (t && ki >= t->kev_base && ki - t->kev_base < t->kev.n)
-				t->kev.v[ki - t->kev_base].b = ev->ts - io->ts;
-		}
-		p->blk.v[i] = p->blk.v[--p->blk.n];
-		return;
+	/* Only a partial that begins with the trace knows every issue still open: a later one
+	 * keeps its completions, in time order, for the reduce to match. */
+	if (p->at_start) {
+		if ((io = blk_oldest_open(p, key)))
+			blk_complete(p, io, ev->ts);
+		return; /* else its issue was never recorded */
 	}
-	if (p->at_start)
-		return; /* its issue was never recorded */
 	io = CT_VEC_PUSH(p->blk);
 	if (!io) {
 		p->oom++;

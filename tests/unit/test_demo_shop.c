@@ -333,23 +333,38 @@ static void common_checks(json_t *doc, const struct truth *t, const char *what)
 	CHECK_INT(json_array_size(json_object_get(in, "losses")), 0);
 }
 
-TEST(lock_contention)
+/*
+ * Records the shop with one pathology for secs seconds, analyses it and makes the checks
+ * every recording must pass. Returns the analysis (the caller frees it), or NULL after
+ * reporting the failure.
+ */
+static json_t *record_analysed(const char *name, const char *pathology, const char *secs,
+			       struct truth *t)
 {
 	char dir[600];
+	json_t *doc;
+
+	if (record(name, pathology, secs, NULL, t, dir, sizeof(dir))) {
+		T_FAIL("recording of %s failed", pathology);
+		return NULL;
+	}
+	doc = analyse(dir);
+	CHECK(doc != NULL);
+	if (doc)
+		common_checks(doc, t, pathology);
+	return doc;
+}
+
+TEST(lock_contention)
+{
 	struct truth t;
 	json_t *doc, *r;
 	size_t i;
 	unsigned waited = 0, through_holder = 0;
 
-	if (record("lock", "lock", "2.5", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("lock", "lock", "2.5", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "lock");
 	{
 		char text[96];
 
@@ -396,21 +411,15 @@ TEST(lock_contention)
 
 TEST(fsync_bound)
 {
-	char dir[600], text[4400];
+	char text[4400];
 	struct truth t;
 	json_t *doc, *r, *s;
 	size_t i, k;
 	int on_path = 0;
 
-	if (record("fsync", "fsync", "2.5", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("fsync", "fsync", "2.5", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "fsync");
 	snprintf(text, sizeof(text), "blocked in fsync(%s)", t.db);
 	check_top_cause(doc, "cart", "save-order", "blocked-io", text);
 	/* The slowest request waited for the disk: its critical path says so, in cart. */
@@ -427,21 +436,15 @@ TEST(fsync_bound)
 
 TEST(cpu_hog)
 {
-	char dir[600], text[96];
+	char text[96];
 	struct truth t;
 	json_t *doc, *r, *s;
 	size_t k;
 	long long hog_ns = 0;
 
-	if (record("hog", "hog", "2.5", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("hog", "hog", "2.5", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "hog");
 	CHECK(t.pid_hog > 0);
 	snprintf(text, sizeof(text), "runnable: preempted by hog[%d]", t.pid_hog);
 	check_top_cause(doc, "payment", "fraud-check", "runnable", text);
@@ -459,21 +462,15 @@ TEST(cpu_hog)
 
 TEST(slow_downstream)
 {
-	char dir[600], text[96];
+	char text[96];
 	struct truth t;
 	json_t *doc, *r, *s;
 	size_t i, k;
 	unsigned n = 0, through = 0;
 
-	if (record("slow", "slow-downstream", "2.5", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("slow", "slow-downstream", "2.5", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "slow-downstream");
 	/* Where the time goes: payment sleeps (its bank), and cart waits on payment's socket. */
 	check_top_cause(doc, "payment", "authorize", "blocked-sleep",
 			"blocked in clock_nanosleep()");
@@ -575,20 +572,13 @@ static void fanout_stats(json_t *doc, const struct truth *t, unsigned *requests,
 
 TEST(fanout_versus_sequential)
 {
-	char dir[600];
 	struct truth t;
 	json_t *doc;
 	unsigned n, ov, dj, one, all;
 
-	if (record("fanout", "fanout", "2", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("fanout", "fanout", "2", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "fanout");
 	fanout_stats(doc, &t, &n, &ov, &dj, &one, &all);
 	fprintf(stderr,
 		"fanout: %u checkouts, %u with overlapping lookups, %u disjoint, path "
@@ -603,15 +593,9 @@ TEST(fanout_versus_sequential)
 	json_decref(doc);
 	free(t.holds);
 
-	if (record("sequential", "sequential", "2", NULL, &t, dir, sizeof(dir))) {
-		T_FAIL("recording failed");
-		return;
-	}
-	doc = analyse(dir);
-	CHECK(doc != NULL);
+	doc = record_analysed("sequential", "sequential", "2", &t);
 	if (!doc)
 		return;
-	common_checks(doc, &t, "sequential");
 	fanout_stats(doc, &t, &n, &ov, &dj, &one, &all);
 	fprintf(stderr,
 		"sequential: %u checkouts, %u with overlapping lookups, %u disjoint, "

@@ -85,6 +85,33 @@ static const char *t_current;
 		return;                                  \
 	} while (0)
 
+/* The whole file at path, NUL-terminated, its length in *len (may be NULL); NULL when it
+ * cannot be read. The caller frees it. */
+static inline char *t_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf) {
+		buf[n] = 0;
+		if (len)
+			*len = (size_t)n;
+	}
+	return buf;
+}
+
 static inline int test_main_end(void)
 {
 	printf("%d passed, %d failed\n", t_passed, t_failed);

@@ -47,23 +47,15 @@ static int write_case(const char *name, char *dir, size_t size)
 	const char *src = getenv("CT_SOURCE_DIR");
 	char path[4096], err[512];
 	struct ct_evtext t;
-	FILE *f;
 	char *text;
-	long n;
+	size_t n;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/tests/data/%s/events.txt", src ? src : ".", name);
-	f = fopen(path, "rb");
-	if (!f)
+	text = t_read_file(path, &n);
+	if (!text)
 		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = malloc((size_t)n + 1);
-	if (fread(text, 1, (size_t)n, f) != (size_t)n)
-		n = 0;
-	fclose(f);
-	rc = ct_evtext_parse(&t, text, (size_t)n, err, sizeof(err));
+	rc = ct_evtext_parse(&t, text, n, err, sizeof(err));
 	free(text);
 	if (rc)
 		return rc;

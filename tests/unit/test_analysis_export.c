@@ -25,31 +25,6 @@
 
 static char tmpdir[256];
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		if (len)
-			*len = (size_t)n;
-	}
-	return buf;
-}
-
 /* Analyses tests/data/<name> written as a trace dir with two chunks; returns the result. */
 static struct ct_partial *analyse_case(const char *name, int keep_history)
 {
@@ -63,7 +38,7 @@ static struct ct_partial *analyse_case(const char *name, int keep_history)
 	char *text;
 
 	snprintf(path, sizeof(path), "%s/tests/data/%s/events.txt", src ? src : ".", name);
-	text = slurp(path, &len);
+	text = t_read_file(path, &len);
 	if (!text || ct_evtext_parse(&t, text, len, err, sizeof(err))) {
 		free(text);
 		return NULL;

@@ -16,43 +16,8 @@
 #include "analysis/analysis.h"
 #include "analysis/cutrun.h"
 #include "analysis/evtext.h"
+#include "golden_config.h"
 #include "test.h"
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		if (len)
-			*len = (size_t)n;
-	}
-	return buf;
-}
-
-static void config(struct ct_an_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->keep_spans = 1;
-	cfg->keep_history = 1;
-	cfg->detail_all = 1;
-	cfg->top_requests = 1000;
-	cfg->settle_every = 3; /* settle often: results must not depend on when */
-	cfg->loss_grace_ns = 500000; /* the cases' loss reports come within 500 us */
-}
 
 /* The result as compact JSON text (caller frees). */
 static char *run(const struct ct_evtext *t, const uint64_t *cuts, size_t n_cuts, enum ct_grouping g)
@@ -63,7 +28,7 @@ static char *run(const struct ct_evtext *t, const uint64_t *cuts, size_t n_cuts,
 	struct ct_jsonw w;
 	char *out;
 
-	config(&cfg);
+	golden_config(&cfg);
 	if (ct_an_run(&cfg, t->ev, t->n, cuts, n_cuts, g, &p))
 		return NULL;
 	ct_buf_init(&b);
@@ -385,7 +350,7 @@ static void run_case(const char *dir, const char *name)
 	json_error_t jerr;
 
 	snprintf(path, sizeof(path), "%s/events.txt", dir);
-	text = read_file(path, &len);
+	text = t_read_file(path, &len);
 	if (!text) {
 		T_FAIL("%s: cannot read %s", name, path);
 		return;
@@ -412,7 +377,7 @@ static void run_case(const char *dir, const char *name)
 		free(pretty);
 	}
 	snprintf(path, sizeof(path), "%s/expected.json", dir);
-	exp_text = read_file(path, NULL);
+	exp_text = t_read_file(path, NULL);
 	expected = exp_text ? json_loads(exp_text, 0, &jerr) : NULL;
 	if (!expected)
 		T_FAIL("%s: expected.json: %s", name, exp_text ? jerr.text : "missing");

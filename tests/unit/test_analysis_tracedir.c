@@ -20,45 +20,10 @@
 #include "analysis/driver.h"
 #include "analysis/evtext.h"
 #include "analysis/mktrace.h"
+#include "golden_config.h"
 #include "test.h"
 
 static char tmpdir[256];
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	if (buf) {
-		buf[n] = 0;
-		if (len)
-			*len = (size_t)n;
-	}
-	return buf;
-}
-
-static void config(struct ct_an_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->keep_spans = 1;
-	cfg->keep_history = 1;
-	cfg->detail_all = 1;
-	cfg->top_requests = 1000;
-	cfg->settle_every = 3;
-	cfg->loss_grace_ns = 500000;
-}
 
 static char *to_json(struct ct_partial *p)
 {
@@ -92,7 +57,7 @@ static char *analyse_dir(const char *dir, unsigned jobs, unsigned slice)
 	struct ct_partial *p;
 	char err[512], *json;
 
-	config(&o.cfg);
+	golden_config(&o.cfg);
 	if (ct_an_analyse_dir(&o, &p, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", dir, err);
 		return NULL;
@@ -110,7 +75,7 @@ static int load_case(const char *dir, struct ct_evtext *t)
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/events.txt", dir);
-	text = read_file(path, &len);
+	text = t_read_file(path, &len);
 	if (!text)
 		return -1;
 	rc = ct_evtext_parse(t, text, len, err, sizeof(err));
@@ -154,7 +119,7 @@ static void check_case(const char *dir, const char *name)
 		T_FAIL("%s: cannot load", name);
 		return;
 	}
-	config(&cfg);
+	golden_config(&cfg);
 	CHECK_INT(ct_an_run(&cfg, t.ev, t.n, NULL, 0, CT_GROUP_FOLD, &p), 0);
 	whole = to_json(p);
 	ct_partial_free(p);

@@ -301,6 +301,17 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, avail >= hot.wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* The six syscall arguments, in order (x86-64: the fourth is in r10, not rcx). */
+static __always_inline void put_args(__u64 *args, const struct pt_regs *regs)
+{
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+}
+
 /*
  * Copies a string into a record's tail; one that cannot be read becomes "". Returns the bytes
  * it takes in the record, NUL included (at least 1), so that the record's size stays exact.
@@ -428,12 +439,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		if (!r)
 			return 0;
 		r->nr = nr;
-		r->args[0] = regs->di;
-		r->args[1] = regs->si;
-		r->args[2] = regs->dx;
-		r->args[3] = regs->r10;
-		r->args[4] = regs->r8;
-		r->args[5] = regs->r9;
+		put_args(r->args, regs);
 		n = ustr(r->path, sizeof(r->path),
 			 (const void *)sys_arg(regs, CT_KSYS_ARG_A(kind)));
 		r->h_size = 52 + n;
@@ -450,12 +456,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 		if (!r)
 			return 0;
 		r->nr = nr;
-		r->args[0] = regs->di;
-		r->args[1] = regs->si;
-		r->args[2] = regs->dx;
-		r->args[3] = regs->r10;
-		r->args[4] = regs->r8;
-		r->args[5] = regs->r9;
+		put_args(r->args, regs);
 		if (len > CT_KADDR_MAX)
 			len = CT_KADDR_MAX;
 		if (!p || bpf_probe_read_user(r->addr, len & 0xff, p))
@@ -481,12 +482,7 @@ int BPF_PROG(ct_sys_enter, struct pt_regs *regs, long id)
 	if (!r)
 		return 0;
 	r->nr = nr;
-	r->args[0] = regs->di;
-	r->args[1] = regs->si;
-	r->args[2] = regs->dx;
-	r->args[3] = regs->r10;
-	r->args[4] = regs->r8;
-	r->args[5] = regs->r9;
+	put_args(r->args, regs);
 	r->h_size = 52;
 	submit(r);
 	return 0;

@@ -12,19 +12,10 @@ set -eu
 src=${CT_SOURCE_DIR:?}
 bin=${CT_BUILD_DIR:?}/crosstrace
 node_dir=$src/tests/e2e/node
-
-skip() {
-	echo "SKIP agent_node: $1"
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: skipping is not allowed under CI=true" >&2
-		exit 1
-	fi
-	exit 77
-}
+test=agent_node
+. "$src/tests/e2e/node_common.sh"
 [ "$(id -u)" -eq 0 ] || skip "kernel capture needs root"
-command -v node >/dev/null 2>&1 || skip "node is not installed (run scripts/install-deps.sh)"
-[ -d "$node_dir/node_modules/@opentelemetry/sdk-node" ] && [ -d "$node_dir/node_modules/zipkin" ] ||
-	skip "npm packages missing in tests/e2e/node (run scripts/install-deps.sh)"
+require_node
 
 work=$(mktemp -d /tmp/ct-agent-node-XXXXXX)
 apid=
@@ -36,14 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_file() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -le 150 ] || { cat "$work"/*.log; echo "FAIL: $2 did not start" >&2; exit 1; }
-		sleep 0.1
-	done
-}
 port() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
 # B: receive only (its kernel capture is not under test), dumps what it receives.

@@ -7,18 +7,9 @@ set -eu
 src=${CT_SOURCE_DIR:?}
 bin=${CT_BUILD_DIR:?}/crosstrace
 node_dir=$src/tests/e2e/node
-
-skip() {
-	echo "SKIP net_node: $1"
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: skipping is not allowed under CI=true" >&2
-		exit 1
-	fi
-	exit 77
-}
-command -v node >/dev/null 2>&1 || skip "node is not installed (run scripts/install-deps.sh)"
-[ -d "$node_dir/node_modules/@opentelemetry/sdk-node" ] && [ -d "$node_dir/node_modules/zipkin" ] ||
-	skip "npm packages missing in tests/e2e/node (run scripts/install-deps.sh)"
+test=net_node
+. "$src/tests/e2e/node_common.sh"
+require_node
 
 work=$(mktemp -d /tmp/ct-net-node-XXXXXX)
 rpid=
@@ -30,27 +21,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ports() {
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1))
-		[ $i -le 100 ] || { cat "$work"/*.log; echo "FAIL: receiver did not start" >&2; exit 1; }
-		sleep 0.1
-	done
-}
-
 # Receiver B only receives what receiver A exports to it (round trip over OTLP/HTTP protobuf).
 "$bin" receive --otlp-port 0 --zipkin-port -1 --ports-file "$work/ports-b" \
 	--spans-json "$work/forwarded.jsonl" 2>"$work/receiver-b.log" &
 bpid=$!
-wait_ports "$work/ports-b"
+wait_file "$work/ports-b" "receiver B"
 otlp_b=$(awk '$1 == "otlp" { print $2 }' "$work/ports-b")
 
 "$bin" receive --otlp-port 0 --zipkin-port 0 --ports-file "$work/ports" \
 	--spans-json "$work/received.jsonl" --out "$work/trace" \
 	--export "http://127.0.0.1:$otlp_b/v1/traces" 2>"$work/receiver.log" &
 rpid=$!
-wait_ports "$work/ports"
+wait_file "$work/ports" "receiver A"
 otlp=$(awk '$1 == "otlp" { print $2 }' "$work/ports")
 zipkin=$(awk '$1 == "zipkin" { print $2 }' "$work/ports")
 

@@ -16,13 +16,13 @@
 #define MAX_DETAIL_SYSCALLS 1000
 #define MAX_DETAIL_KEVENTS 256
 
-const struct frame *an_innermost(const struct ival *iv)
+const struct frame *an_innermost(const struct piece *pc)
 {
-	const struct frame *own = fr_resolve(iv->own);
+	const struct frame *own = fr_resolve(pc->iv.own);
 
 	if (own)
 		return (own->flags & FR_FLOOR) ? NULL : own;
-	own = fr_resolve(iv->proc);
+	own = fr_resolve(pc->proc);
 	return own && !(own->flags & FR_FLOOR) ? own : NULL;
 }
 
@@ -78,9 +78,9 @@ static int chain_has(struct frame *f, uint64_t id, uint64_t tok)
 }
 
 /* tok: the sweep's token to remember chains by, or 0. */
-static enum rel relation(const struct ival *iv, uint64_t id, uint64_t tok)
+static enum rel relation(const struct piece *pc, uint64_t id, uint64_t tok)
 {
-	struct frame *own = fr_resolve(iv->own), *f = own ? own : fr_resolve(iv->proc);
+	struct frame *own = fr_resolve(pc->iv.own), *f = own ? own : fr_resolve(pc->proc);
 	int in;
 
 	if (!f || (f->flags & FR_FLOOR))
@@ -91,7 +91,7 @@ static enum rel relation(const struct ival *iv, uint64_t id, uint64_t tok)
 	if (in)
 		return in > 0 ? REL_CHILD : REL_NONE;
 	/* A process-wide span is the parent of what threads make current themselves. */
-	if (own && chain_has(fr_resolve(iv->proc), id, tok) > 0)
+	if (own && chain_has(fr_resolve(pc->proc), id, tok) > 0)
 		return REL_CHILD;
 	return REL_NONE;
 }
@@ -108,15 +108,15 @@ struct relmemo {
 	} e[16];
 };
 
-static enum rel relation_memo(struct relmemo *m, const struct ival *iv, uint64_t id, uint64_t tok)
+static enum rel relation_memo(struct relmemo *m, const struct piece *pc, uint64_t id, uint64_t tok)
 {
-	uintptr_t h = ((uintptr_t)iv->own ^ (uintptr_t)iv->proc * 31u) >> 4;
+	uintptr_t h = ((uintptr_t)pc->iv.own ^ (uintptr_t)pc->proc * 31u) >> 4;
 	unsigned k = (unsigned)(h ^ h >> 4) & 15u;
 
-	if (m->e[k].own != iv->own || m->e[k].proc != iv->proc) {
-		m->e[k].own = iv->own;
-		m->e[k].proc = iv->proc;
-		m->e[k].rel = relation(iv, id, tok);
+	if (m->e[k].own != pc->iv.own || m->e[k].proc != pc->proc) {
+		m->e[k].own = pc->iv.own;
+		m->e[k].proc = pc->proc;
+		m->e[k].rel = relation(pc, id, tok);
 	}
 	return m->e[k].rel;
 }
@@ -354,15 +354,17 @@ CT_VEC_DEF(cursor_vec, struct cursor);
 struct cursor {
 	const struct thread *t;
 	uint64_t lo, hi; /* where this thread may count for the span */
-	uint32_t i; /* current interval */
-	/* cache for interval i */
+	struct piece pc; /* current piece (pc.i NOIDX: none yet) */
+	/* cache for interval ci (the category does not depend on the process-wide scope) */
 	uint32_t ci;
 	unsigned cat;
 	int32_t by;
 	uint64_t key;
-	/* the span's relation to interval ri: the scope chains of every interval are walked
-	 * once, not once per step of the sweep (steps are the boundaries of all threads) */
+	/* the span's relation to the piece of interval ri that starts at rs: the scope chains of
+	 * every piece are walked once, not once per step of the sweep (steps are the boundaries
+	 * of all threads) */
 	uint32_t ri;
+	uint64_t rs;
 	enum rel rel;
 };
 
@@ -454,7 +456,7 @@ static int add_cursor(struct cursor_vec *cs, const struct thread *t, uint64_t lo
 	c->t = t;
 	c->lo = lo;
 	c->hi = hi;
-	c->i = NOIDX;
+	c->pc.i = NOIDX;
 	c->ci = NOIDX;
 	c->ri = NOIDX;
 	return 0;
@@ -534,35 +536,31 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 				continue;
 			if (c->hi < next)
 				next = c->hi;
-			if (c->i == NOIDX || c->t->iv.v[c->i].start > t)
-				c->i = th_iv_at(c->t, t);
-			else
-				while (c->i + 1 < c->t->iv.n && c->t->iv.v[c->i + 1].start <= t)
-					c->i++;
-			if (c->i == NOIDX) {
+			if (!th_piece_seek(p, c->t, t, NO_END, &c->pc)) {
 				/* The thread did not exist yet. */
 				if (c->t->iv.v[0].start < next)
 					next = c->t->iv.v[0].start;
 				continue;
 			}
-			iv = &c->t->iv.v[c->i];
-			end = iv_end(c->t, c->i, NO_END);
+			iv = &c->pc.iv;
+			end = c->pc.end;
 			if (end < next)
 				next = end;
-			if (c->ri != c->i) {
-				c->rel = pw ? relation_memo(&memo, iv, s->id, tok)
-					    : relation(iv, s->id, 0);
-				c->ri = c->i;
+			if (c->ri != c->pc.i || c->rs != iv->start) {
+				c->rel = pw ? relation_memo(&memo, &c->pc, s->id, tok)
+					    : relation(&c->pc, s->id, 0);
+				c->ri = c->pc.i;
+				c->rs = iv->start;
 			}
 			rel = c->rel;
 			if (rel == REL_CHILD)
 				child = 1;
 			if (rel != REL_INNER)
 				continue;
-			if (c->ci != c->i) {
+			if (c->ci != c->pc.i) {
 				c->cat = an_classify(p, c->t, iv, NULL, 0, &c->by);
 				c->key = an_cause_key(c->t, iv, c->cat, 0);
-				c->ci = c->i;
+				c->ci = c->pc.i;
 			}
 			if (!best || rank(c->cat) < rank(best->cat) ||
 			    (rank(c->cat) == rank(best->cat) && c->t->tid < best->t->tid))
@@ -571,7 +569,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 		if (next <= t)
 			next = t + 1; /* cannot happen with consistent intervals; never loop */
 		if (best) {
-			const struct ival *iv = &best->t->iv.v[best->i];
+			const struct ival *iv = &best->pc.iv;
 			const struct screc *r = th_sc(best->t, iv->sc);
 			const char *phase = pi ? s->events.v[pi - 1].name : NULL;
 
@@ -624,11 +622,15 @@ void an_wakers(struct ct_partial *p, struct span *s)
 	collect_threads(p, s, s->start, s->end, &cs);
 	for (uint32_t k = 0; k < cs.n; k++) {
 		const struct thread *t = cs.v[k].t;
-		uint32_t i0 = th_iv_at(t, cs.v[k].lo);
+		struct piece pc;
+		int more;
 
-		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
-			const struct ival *iv = &t->iv.v[i];
-			uint64_t end = iv_end(t, i, NO_END), a = iv->start, b = end;
+		pc.i = NOIDX;
+		if (!th_piece_seek(p, t, cs.v[k].lo, NO_END, &pc))
+			th_piece_at(p, t, 0, 0, NO_END, &pc);
+		for (more = 1; more; more = th_piece_next(p, t, NO_END, &pc)) {
+			const struct ival *iv = &pc.iv;
+			uint64_t end = pc.end, a = iv->start, b = end;
 			int32_t by;
 			unsigned cat;
 			uint64_t key;
@@ -636,9 +638,10 @@ void an_wakers(struct ct_partial *p, struct span *s)
 
 			if (iv->start >= cs.v[k].hi)
 				break;
+			/* Only a wait's last piece has its waker. */
 			if (iv->state != TS_BLOCKED || !(iv->flags & IV_WOKEN) || iv->other <= 0 ||
-			    end > s->end || !an_innermost(iv) || an_innermost(iv)->span != s->id ||
-			    th_waker(p, t, i) <= 0)
+			    end > s->end || !an_innermost(&pc) ||
+			    an_innermost(&pc)->span != s->id || th_waker(p, t, pc.i) <= 0)
 				continue;
 			if (a < cs.v[k].lo)
 				a = cs.v[k].lo;
@@ -685,9 +688,9 @@ void an_wakers(struct ct_partial *p, struct span *s)
 
 /* ---- detail ---- */
 
-static int innermost_is(const struct ival *iv, uint64_t id)
+static int innermost_is(const struct piece *pc, uint64_t id)
 {
-	const struct frame *f = an_innermost(iv);
+	const struct frame *f = an_innermost(pc);
 
 	return f && f->span == id;
 }
@@ -758,7 +761,8 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 	for (uint32_t k = 0; k < cs.n; k++) {
 		const struct thread *t = cs.v[k].t;
 		uint64_t lo = cs.v[k].lo, hi = cs.v[k].hi;
-		uint32_t i0 = th_iv_at(t, lo);
+		struct piece pc;
+		int more;
 
 		/* Syscalls entered while the span was innermost on this thread. */
 		for (uint32_t j = 0; j < t->sc.n; j++) {
@@ -790,13 +794,16 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			*tgt = ct_strndup0(text, strlen(text));
 		}
 		/* Scheduling and kernel events while the span was innermost here. */
-		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
-			const struct ival *iv = &t->iv.v[i];
-			uint64_t end = iv_end(t, i, p->last_ts);
+		pc.i = NOIDX;
+		if (!th_piece_seek(p, t, lo, p->last_ts, &pc))
+			th_piece_at(p, t, 0, 0, p->last_ts, &pc);
+		for (more = 1; more; more = th_piece_next(p, t, p->last_ts, &pc)) {
+			const struct ival *iv = &pc.iv;
+			uint64_t end = pc.end;
 
 			if (iv->start >= hi)
 				break;
-			if (end <= lo || !innermost_is(iv, s->id))
+			if (end <= lo || !innermost_is(&pc, s->id))
 				continue;
 			if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED) &&
 			    iv->start >= lo) {
@@ -806,7 +813,7 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			}
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
 			    end > lo) {
-				int32_t by = th_waker(p, t, i);
+				int32_t by = th_waker(p, t, pc.i);
 
 				if (by > 0)
 					snprintf(text, sizeof(text), "woken by \x01%d\x02", by);
@@ -824,7 +831,10 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			if (ke->ts < lo || ke->ts >= hi)
 				continue;
 			ii = th_iv_at(t, ke->ts);
-			if (ii == NOIDX || !innermost_is(&t->iv.v[ii], s->id))
+			if (ii == NOIDX)
+				continue;
+			th_piece_at(p, t, ii, ke->ts, p->last_ts, &pc);
+			if (!innermost_is(&pc, s->id))
 				continue;
 			add_dkev(p, f, ke->ts, ke->type, ke->text ? ke->text : "", ke->a, ke->b);
 		}

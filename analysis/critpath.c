@@ -203,6 +203,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 		struct walk *w = &stack.v[stack.n - 1];
 		const struct thread *t;
 		const struct ival *iv;
+		struct piece pc;
 		uint32_t i;
 		uint64_t a, end;
 		unsigned cat;
@@ -232,10 +233,13 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 			w->t = w->lo;
 			continue;
 		}
-		iv = &t->iv.v[i];
-		end = iv_end(t, i, NO_END);
+		/* The piece with its process-wide scope then (a wait's end is its last piece's). */
+		th_piece_at(p, t, i, w->t - 1, NO_END, &pc);
+		iv = &pc.iv;
+		end = pc.end;
 		a = iv->start > w->lo ? iv->start : w->lo;
-		if (iv->state == TS_BLOCKED && end == w->t && th_waker(p, t, i) > 0) {
+		if (iv->state == TS_BLOCKED && end == w->t && (iv->flags & IV_WOKEN) &&
+		    th_waker(p, t, i) > 0) {
 			/* Woken by a thread: what it did until then is what this wait was for. */
 			struct walk *n;
 			int32_t waker = iv->other;
@@ -266,7 +270,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 		if (!words)
 			text[0] = 0;
 		if (iv->state == TS_BLOCKED) {
-			const struct frame *inner = an_innermost(iv);
+			const struct frame *inner = an_innermost(&pc);
 			const struct endrec *c =
 				inner ? child_within(p, root, inner->span, t, a, w->t) : NULL;
 
@@ -308,7 +312,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 		}
 		w->took_tid = 0;
 		emit(p, cp, root, t->tid, t->pid > 0 ? t->pid : task_pid(p, t->tid), cat, text,
-		     an_innermost(iv), a, w->t);
+		     an_innermost(&pc), a, w->t);
 		w->t = a;
 	}
 	CT_VEC_FREE(stack);

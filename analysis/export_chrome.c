@@ -77,10 +77,16 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 		task_label(p, t->tid, name, sizeof(name));
 		snprintf(name + strlen(name), sizeof(name) - strlen(name), " tid %d", t->tid);
 		meta(&w, "thread_name", pid, t->tid, name);
-		for (uint32_t j = 0; j < t->iv.n; j++) {
-			const struct ival *iv = &t->iv.v[j];
-			uint64_t end = iv_end(t, j, p->last_ts);
-			const struct frame *in = an_innermost(iv);
+		struct piece pc;
+		int more;
+
+		/* Pieces: a change of the process-wide scope starts a new slice. */
+		th_piece_at(p, t, 0, 0, p->last_ts, &pc);
+		for (more = 1; more; more = th_piece_next(p, t, p->last_ts, &pc)) {
+			const struct ival *iv = &pc.iv;
+			uint64_t end = pc.end;
+			const struct frame *in = an_innermost(&pc);
+			int last = pc.i + 1 == t->iv.n && pc.end >= pc.iv_end;
 			int32_t by;
 			unsigned cat;
 
@@ -106,7 +112,7 @@ void ct_export_chrome_json(const struct ct_partial *p, struct ct_buf *out)
 			ct_jsonw_obj_end(&w);
 			/* A wake-up by a thread: an arrow from the waker to this thread. */
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && iv->other > 0 &&
-			    j + 1 < t->iv.n && th_waker(p, t, j) > 0) {
+			    !last && th_waker(p, t, pc.i) > 0) {
 				const struct thread *wk = th_find(p, iv->other);
 
 				if (!wk || !wk->iv.n)

@@ -40,12 +40,13 @@ enum ts_state {
 
 /*
  * One state interval of a thread: [start, next interval's start), the last one open. Each
- * change of state, syscall, or current scope starts a new interval.
+ * change of state, syscall, or the thread's own current scope starts a new interval. A change
+ * of the process-wide scope does not: that lives once per process (proc.tl), and readers see
+ * an interval as pieces (struct piece), cut where the process-wide scope changes.
  */
 struct ival {
 	uint64_t start; /* ns */
 	struct frame *own; /* the thread's innermost scope (ref), or NULL */
-	struct frame *proc; /* the process-wide innermost scope (ref), or NULL */
 	uint32_t sc; /* absolute index of the thread's syscall record in progress, or NOIDX */
 	int32_t other; /* RUNNABLE+PREEMPTED: preemptor tid; BLOCKED: waker tid, -1 irq, 0 ? */
 	uint16_t cpu; /* RUNNABLE: the CPU it waits for (NO_CPU: unknown) */
@@ -107,7 +108,9 @@ struct thread {
 	CT_VEC(struct kev) kev;
 	uint32_t kev_base; /* absolute index of kev.v[0] */
 	uint32_t floor_pops; /* soft: floors popped so far */
-	uint64_t first_ev; /* when it got its first interval in this partial */
+	/* when it got its first interval in this partial; its process-wide scope before then
+	 * (a prefix interval reaches back to the partial's begin) is the one current then */
+	uint64_t first_ev;
 	uint16_t wcpu; /* the CPU its next RUNNABLE interval waits for (NO_CPU: unknown) */
 	/* soft: the consistency check its first event would have made against the state
 	 * before the partial (FC_*), made by stitching once that state is known */
@@ -120,7 +123,6 @@ struct thread {
 	 * traced (counted at the end); expected of a task outside the traced processes, seen
 	 * only when it switches with a traced one */
 	uint32_t lost_wakes;
-	struct frame *proc_at_first; /* soft: the process-wide scope then (ref) */
 	uint8_t flags;
 };
 
@@ -179,10 +181,10 @@ struct fdinfo {
 struct attr;
 CT_VEC_DEF(attr_vec, struct attr);
 
-/* A change of a process' process-wide scope (soft partials: replayed on the left's threads). */
-struct pchange {
+/* From ts on, the process-wide innermost scope of a process is top (ref; NULL: none). */
+struct pscope {
 	uint64_t ts;
-	struct frame *top; /* ref */
+	struct frame *top;
 };
 
 struct proc {
@@ -196,7 +198,11 @@ struct proc {
 	CT_VEC(struct thread *) thr;
 	struct attr_vec rattrs; /* resource attributes (span_id 0) */
 	uint32_t pfloor_pops;
-	CT_VEC(struct pchange) pchanges; /* soft only */
+	/* The process-wide scope through time, one entry per scope change, in time order; before
+	 * the first, tl_before (ref: NULL, or in a soft partial the floor for the scope at its
+	 * begin). Pruned like intervals: the entry that covers the horizon stays. */
+	CT_VEC(struct pscope) tl;
+	struct frame *tl_before;
 	int32_t fork_parent; /* soft: forked inside this partial from that pid (0: not) */
 	uint8_t svc_known; /* service came from PROCESS_INFO/service.name */
 	uint8_t traced; /* its own kernel events are recorded (syscalls, fork, exec...) */
@@ -554,6 +560,36 @@ static inline uint64_t iv_end(const struct thread *t, uint32_t i, uint64_t now)
 }
 /* Index of the interval containing ts (start <= ts < end), or NOIDX. */
 uint32_t th_iv_at(const struct thread *t, uint64_t ts);
+
+/*
+ * A piece of interval i of a thread: the part of it during which its process' process-wide
+ * scope stays the same (resolved). Pieces are what the intervals were when every process-wide
+ * scope change cut every thread's interval: a wait's end (IV_WOKEN, IV_WAKE_IRQ, the waker)
+ * belongs to its last piece, IV_PREFIX to its first. Before the thread's first_ev its
+ * process-wide scope is the one current at first_ev. pscope.c.
+ */
+struct piece {
+	struct ival iv; /* a copy of the interval as this piece: iv.start is the piece's start */
+	struct frame *proc; /* the process-wide innermost scope (resolved, borrowed), or NULL */
+	uint64_t end; /* the piece's end (`now` for the open interval's last piece) */
+	uint64_t iv_end; /* the interval's end */
+	uint32_t i; /* the interval's index */
+};
+/* The piece of interval i of t containing ts (clamped to the interval); now: the open
+ * interval's end. */
+void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
+		 uint64_t now, struct piece *pc);
+/* Moves pc to the next piece of t (the next interval's first); 0 when pc is the last. */
+int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
+		  struct piece *pc);
+/* Makes pc the piece of t containing ts, moving forward from pc when pc->i is not NOIDX and
+ * starts at or before ts; 0 (pc->i NOIDX) when t has no interval there yet. */
+int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,
+		  struct piece *pc);
+/* Appends "from ts on, top" to pr's timeline (taking a reference). */
+void pr_scope_changed(struct ct_partial *p, struct proc *pr, uint64_t ts, struct frame *top);
+/* Drops the entries of pr's timeline before the one that covers horizon. */
+void pr_prune_scopes(struct ct_partial *p, struct proc *pr, uint64_t horizon);
 /*
  * Who ended wait i of t (BLOCKED + IV_WOKEN): the waking thread when it was in a known
  * syscall at that instant; -1 for an interrupt (flagged so, or the "waker" was running user
@@ -587,9 +623,6 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts);
 /* Re-cuts the current interval of t at ts because its scopes changed. */
 void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts);
-/* ts_scope_changed for a thread t of process pr (t->pid == pr->pid) that has intervals, after
- * pr's process-wide scope changed (no lookups: called for every thread of the process). */
-void ts_proc_scope_changed(struct ct_partial *p, struct thread *t, struct proc *pr, uint64_t ts);
 /* A client event by t at ts: the thread runs user code. */
 void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts);
 
@@ -626,8 +659,8 @@ unsigned an_classify_at(const struct ct_partial *p, const struct thread *t, cons
 /* A key standing for the cause text of an interval (equal keys: equal texts); holder as
  * an_cpu_holder gives it at the instant (0 for anything but runnable time). */
 uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned cat, int32_t holder);
-/* The innermost scope current during iv (own, else process-wide), or NULL. */
-const struct frame *an_innermost(const struct ival *iv);
+/* The innermost scope current during piece pc (own, else process-wide), or NULL. */
+const struct frame *an_innermost(const struct piece *pc);
 
 /* Critical path (critpath.c). */
 /* words: build the segments' detail texts (for paths that are kept and shown). */

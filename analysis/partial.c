@@ -167,8 +167,10 @@ struct proc *pr_get(struct ct_partial *p, int32_t pid)
 	*slot = pr;
 	pr->pid = pid;
 	ct_hmap_init(&pr->fds);
-	if (!p->at_start)
+	if (!p->at_start) {
 		pr->pstack = fr_ref(fr_floor(p, 0, pid, 0));
+		pr->tl_before = fr_ref(pr->pstack);
+	}
 	return pr;
 }
 
@@ -369,8 +371,7 @@ int32_t th_waker(const struct ct_partial *p, const struct thread *t, uint32_t i)
 void iv_release(struct ct_partial *p, struct ival *iv)
 {
 	fr_unref(p, iv->own);
-	fr_unref(p, iv->proc);
-	iv->own = iv->proc = NULL;
+	iv->own = NULL;
 }
 
 void sc_release(struct ct_partial *p, struct screc *r)
@@ -540,7 +541,6 @@ static void free_thread(struct ct_partial *p, struct thread *t)
 	for (uint32_t i = 0; i < t->kev.n; i++)
 		kev_release(&t->kev.v[i]);
 	fr_unref(p, t->own);
-	fr_unref(p, t->proc_at_first);
 	CT_VEC_FREE(t->iv);
 	CT_VEC_FREE(t->sc);
 	CT_VEC_FREE(t->kev);
@@ -556,9 +556,10 @@ static void free_proc(struct ct_partial *p, struct proc *pr)
 			fd_unref(p, (struct fdinfo *)(uintptr_t)v);
 	ct_hmap_fini(&pr->fds);
 	fr_unref(p, pr->pstack);
-	for (uint32_t i = 0; i < pr->pchanges.n; i++)
-		fr_unref(p, pr->pchanges.v[i].top);
-	CT_VEC_FREE(pr->pchanges);
+	for (uint32_t i = 0; i < pr->tl.n; i++)
+		fr_unref(p, pr->tl.v[i].top);
+	CT_VEC_FREE(pr->tl);
+	fr_unref(p, pr->tl_before);
 	for (uint32_t i = 0; i < pr->rattrs.n; i++)
 		attr_fini(&pr->rattrs.v[i]);
 	CT_VEC_FREE(pr->rattrs);

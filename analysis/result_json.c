@@ -891,14 +891,20 @@ static void w_threads(struct ct_jsonw *w, const struct ct_partial *p)
 		ct_jsonw_kstr(w, "name", buf);
 		ct_jsonw_key(w, "states");
 		ct_jsonw_arr_begin(w);
-		for (uint32_t j = 0; j < t->iv.n; j++) {
-			const struct ival *iv = &t->iv.v[j];
-			uint64_t end = iv_end(t, j, p->last_ts);
-			const struct frame *in = an_innermost(iv);
+		struct piece pc;
+		int more;
+
+		/* Pieces: a change of the process-wide scope starts a new state entry. */
+		th_piece_at(p, t, 0, 0, p->last_ts, &pc);
+		for (more = 1; more; more = th_piece_next(p, t, p->last_ts, &pc)) {
+			const struct ival *iv = &pc.iv;
+			uint64_t end = pc.end;
+			const struct frame *in = an_innermost(&pc);
+			int last = pc.i + 1 == t->iv.n && pc.end >= pc.iv_end;
 			int32_t by;
 			unsigned cat;
 
-			if (end <= iv->start && j + 1 < t->iv.n)
+			if (end <= iv->start && !last)
 				continue; /* zero-length: only the order of events there */
 			cat = an_classify(p, t, iv, buf, sizeof(buf), &by);
 			ct_jsonw_obj_begin(w);
@@ -908,7 +914,7 @@ static void w_threads(struct ct_jsonw *w, const struct ct_partial *p)
 			ct_jsonw_kstr(w, "category", ct_cat_name(cat));
 			ct_jsonw_kstr(w, "detail", lbl(p, buf, lb, sizeof(lb)));
 			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN))
-				ct_jsonw_kint(w, "woken_by", th_waker(p, t, j));
+				ct_jsonw_kint(w, "woken_by", th_waker(p, t, pc.i));
 			if (in) {
 				hex_id(in->span, id);
 				ct_jsonw_kstr(w, "span_id", id);

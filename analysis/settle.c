@@ -402,6 +402,8 @@ static void prune(struct ct_partial *p, uint64_t now)
 	}
 	for (uint32_t i = 0; i < p->thread_list.n; i++)
 		prune_thread(p, p->thread_list.v[i], horizon);
+	for (uint32_t i = 0; i < p->proc_list.n; i++)
+		pr_prune_scopes(p, p->proc_list.v[i], horizon);
 	cpu_prune(p, horizon);
 	for (uint32_t i = 0; i < p->losses.n; i++)
 		if (p->losses.v[i].end >= horizon || p->losses.v[i].soft_begin)

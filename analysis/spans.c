@@ -442,23 +442,8 @@ static void scope_event(struct ct_partial *p, const struct ct_event *ev, struct 
 		scope_exit(p, &pr->pstack, 0, pr->pid, &pr->pfloor_pops, ev->u.scope_exit.span_id,
 			   ev->ts);
 	}
-	if (!p->at_start) {
-		/* The left partial's threads of this process need the change too (stitch). */
-		struct pchange *c = CT_VEC_PUSH(pr->pchanges);
-
-		if (c) {
-			c->ts = ev->ts;
-			c->top = fr_ref(pr->pstack);
-		} else {
-			p->oom++;
-		}
-	}
-	for (uint32_t i = 0; i < pr->tids.n; i++) {
-		struct thread *pt = pr_thread(p, pr, i);
-
-		if (pt && pt->iv.n && pt->pid == pr->pid)
-			ts_proc_scope_changed(p, pt, pr, ev->ts);
-	}
+	/* Once for the process: its threads' intervals are read in pieces of this timeline. */
+	pr_scope_changed(p, pr, ev->ts, pr->pstack);
 }
 
 void sp_feed_client(struct ct_partial *p, const struct ct_event *ev)

@@ -375,16 +375,15 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 		}
 		if (rp->fork_parent && !l->at_start && !lp->fork_parent)
 			lp->fork_parent = rp->fork_parent;
-		/* A soft left still owes these to its own left neighbour's threads. */
-		for (uint32_t j = 0; !l->at_start && j < rp->pchanges.n; j++) {
-			struct pchange *c = CT_VEC_PUSH(lp->pchanges);
-
-			if (!c) {
-				l->oom++;
-				break;
-			}
-			c->ts = rp->pchanges.v[j].ts;
-			c->top = fr_ref(fr_resolve(rp->pchanges.v[j].top));
+		/* The right's process-wide scopes go on where the left's end (what was current at
+		 * the right's begin, its floor, is the left's last). Every thread of the process,
+		 * the left's included, reads its pieces from this one timeline. */
+		if (CT_VEC_RESERVE(lp->tl, rp->tl.n)) {
+			l->oom++;
+		} else {
+			for (uint32_t j = 0; j < rp->tl.n; j++)
+				pr_scope_changed(l, lp, rp->tl.v[j].ts,
+						 fr_resolve(rp->tl.v[j].top));
 		}
 	}
 }
@@ -394,7 +393,7 @@ static void merge_procs(struct ct_partial *l, struct ct_partial *r, const struct
 static int iv_same(const struct ival *a, const struct ival *b)
 {
 	return a->state == b->state && a->flags == b->flags && a->other == b->other &&
-	       a->sc == b->sc && a->own == b->own && a->proc == b->proc && a->cpu == b->cpu;
+	       a->sc == b->sc && a->own == b->own && a->cpu == b->cpu;
 }
 
 /* The right's intervals before its first kernel event take the state the left ended in. */
@@ -464,10 +463,8 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 	if (lt->iv.n)
 		lt->lost_wakes += rt->lost_wakes; /* (else taken with the right's intervals) */
 	/* Frames first: every interval and record points at resolved scopes. */
-	for (uint32_t i = 0; i < rt->iv.n; i++) {
+	for (uint32_t i = 0; i < rt->iv.n; i++)
 		rewrite_frame(l, &rt->iv.v[i].own);
-		rewrite_frame(l, &rt->iv.v[i].proc);
-	}
 	for (uint32_t i = 0; i < rt->sc.n; i++) {
 		rewrite_frame(l, &rt->sc.v[i].own);
 		rewrite_frame(l, &rt->sc.v[i].proc);
@@ -476,22 +473,10 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 	if (!lt->iv.n) {
 		/* The left knew nothing of its state: the right's inference stands, from the
 		 * left's begin. */
-		if ((rt->iv.v[0].flags & IV_PREFIX) && rt->iv.v[0].start == r->begin) {
-			/* As the whole trace would: from the begin, with (when nothing lies
-			 * before) the process-wide scope current at the thread's first event. */
-			struct frame *pf = fr_resolve(rt->proc_at_first);
-
+		if ((rt->iv.v[0].flags & IV_PREFIX) && rt->iv.v[0].start == r->begin)
+			/* As the whole trace would: from the begin, with the process-wide scope
+			 * current at the thread's first event (first_ev, taken below). */
 			rt->iv.v[0].start = new_begin;
-			if (!l->at_start && rt->pid > 0)
-				/* Still the scope at the (now earlier) begin; the changes since are
-				 * carried for the next stitch. */
-				pf = fr_floor(l, 0, rt->pid, 0);
-			if (pf != rt->iv.v[0].proc && (rt->proc_at_first || !l->at_start)) {
-				fr_ref(pf);
-				fr_unref(l, rt->iv.v[0].proc);
-				rt->iv.v[0].proc = pf;
-			}
-		}
 		if (rpre)
 			rpre->entry_ts = new_begin;
 		for (uint32_t i = 0; i < lt->sc.n; i++)
@@ -514,10 +499,6 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		lt->first_ev = rt->first_ev;
 		lt->first_check = l->at_start ? 0 : rt->first_check;
 		lt->lost_wakes += rt->lost_wakes;
-		if (!l->at_start && rt->proc_at_first) {
-			fr_unref(l, lt->proc_at_first);
-			lt->proc_at_first = fr_ref(fr_resolve(rt->proc_at_first));
-		}
 		fr_unref(l, lt->own);
 		lt->own = fr_ref(fr_resolve(rt->own));
 		lt->flags |= rt->flags;
@@ -635,8 +616,7 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		struct ival *iv = &rt->iv.v[i], *last = &lt->iv.v[lt->iv.n - 1];
 
 		if (i == 0 && iv->start == r->begin && lt->iv.n &&
-		    (iv->state == last->state && iv->sc == last->sc && iv->own == last->own &&
-		     iv->proc == last->proc)) {
+		    (iv->state == last->state && iv->sc == last->sc && iv->own == last->own)) {
 			/* The same interval continues across the boundary; how it ended is the
 			 * right's to say. */
 			last->flags = (uint8_t)((last->flags & ~(IV_WOKEN | IV_WAKE_IRQ)) |
@@ -666,7 +646,7 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 		    !(last->flags & (IV_WOKEN | IV_WAKE_IRQ)) &&
 		    last->flags == (iv->flags & ~(IV_WOKEN | IV_WAKE_IRQ)) &&
 		    iv->state == last->state && iv->sc == last->sc && iv->own == last->own &&
-		    iv->proc == last->proc && iv->cpu == last->cpu) {
+		    iv->cpu == last->cpu) {
 			/* A wait the whole trace saw as one (a switch-out while already blocked
 			 * changes nothing): how it ended is the later piece's. */
 			last->flags = iv->flags;
@@ -696,7 +676,7 @@ static void merge_thread(struct ct_partial *l, struct ct_partial *r, struct thre
 	lt->flags = (uint8_t)((lt->flags & ~TH_EXITING) | (rt->flags & (TH_KERNEL | TH_EXITING)));
 }
 
-/* ---- process-wide scope changes on the left's threads ---- */
+/* ---- cutting and joining intervals ---- */
 
 /* Cuts the interval containing ts in two (the wait's end stays with the later piece). */
 static void split_at(struct ct_partial *l, struct thread *t, uint64_t ts)
@@ -718,7 +698,6 @@ static void split_at(struct ct_partial *l, struct thread *t, uint64_t ts)
 	*b = *a;
 	b->start = ts;
 	fr_ref(b->own);
-	fr_ref(b->proc);
 	b->flags &= (uint8_t)~IV_PREFIX;
 	if (a->state == TS_BLOCKED || a->state == TS_UNKNOWN) {
 		a->flags &= (uint8_t) ~(IV_WOKEN | IV_WAKE_IRQ);
@@ -742,78 +721,6 @@ static void coalesce(struct ct_partial *l, struct thread *t, uint32_t from)
 		t->iv.v[w++] = t->iv.v[i];
 	}
 	t->iv.n = w;
-}
-
-struct joiner {
-	int32_t tid;
-	uint64_t join; /* from then on the right's intervals already carry the changes */
-};
-CT_VEC_DEF(joiner_vec, struct joiner);
-
-/* Threads of the left, per right process with changes, and when the right met them. */
-static void collect_joiners(struct ct_partial *l, struct ct_partial *r, struct joiner_vec *out)
-{
-	for (uint32_t i = 0; i < r->proc_list.n; i++) {
-		const struct proc *rp = r->proc_list.v[i], *lp;
-
-		if (!rp->pchanges.n || !(lp = pr_find(l, rp->pid)))
-			continue;
-		for (uint32_t j = 0; j < lp->tids.n; j++) {
-			const struct thread *lt = th_find(l, lp->tids.v[j]), *rt;
-			struct joiner *jn;
-
-			if (!lt || !lt->iv.n || lt->pid != rp->pid)
-				continue;
-			rt = th_find(r, lt->tid);
-			jn = CT_VEC_PUSH(*out);
-			if (!jn) {
-				l->oom++;
-				continue;
-			}
-			jn->tid = lt->tid;
-			jn->join = rt && rt->iv.n ? rt->first_ev : UINT64_MAX;
-		}
-	}
-}
-
-static void replay_pchanges(struct ct_partial *l, struct ct_partial *r, const struct joiner_vec *js)
-{
-	for (uint32_t k = 0; k < js->n; k++) {
-		struct thread *t = th_find(l, js->v[k].tid);
-		const struct proc *rp = t ? pr_find(r, t->pid) : NULL;
-		uint32_t from = NOIDX;
-
-		if (!rp || !t->iv.n)
-			continue;
-		for (uint32_t c = 0; c < rp->pchanges.n; c++) {
-			uint64_t a = rp->pchanges.v[c].ts;
-			uint64_t b = c + 1 < rp->pchanges.n ? rp->pchanges.v[c + 1].ts : UINT64_MAX;
-			struct frame *f = fr_resolve(rp->pchanges.v[c].top);
-			uint32_t i;
-
-			if (a >= js->v[k].join)
-				break;
-			if (b > js->v[k].join)
-				b = js->v[k].join;
-			if (b <= a)
-				continue;
-			split_at(l, t, a);
-			if (b != UINT64_MAX)
-				split_at(l, t, b);
-			for (i = th_iv_at(t, a); i != NOIDX && i < t->iv.n && t->iv.v[i].start < b;
-			     i++) {
-				if (t->iv.v[i].start < a)
-					continue;
-				if (from == NOIDX || i < from)
-					from = i;
-				fr_ref(f);
-				fr_unref(l, t->iv.v[i].proc);
-				t->iv.v[i].proc = f;
-			}
-		}
-		if (from != NOIDX)
-			coalesce(l, t, from);
-	}
 }
 
 /* ---- spans ---- */
@@ -1146,7 +1053,6 @@ static void reduce_gap(struct ct_partial *l, struct ct_partial *r)
 int st_reduce(struct ct_partial *l, struct ct_partial *r)
 {
 	struct fx_vec fx = {0};
-	struct joiner_vec joiners = {0};
 	uint64_t new_begin = l->begin;
 
 	if (r->events && l->events && r->first_ts < l->last_ts) {
@@ -1170,12 +1076,9 @@ int st_reduce(struct ct_partial *l, struct ct_partial *r)
 	for (uint32_t i = 0; i < fx.n; i++)
 		fd_unref(l, fx.v[i].now);
 	CT_VEC_FREE(fx);
-	collect_joiners(l, r, &joiners);
 	for (uint32_t i = 0; i < r->thread_list.n; i++)
 		merge_thread(l, r, r->thread_list.v[i], new_begin);
 	merge_cpus(l, r);
-	replay_pchanges(l, r, &joiners);
-	CT_VEC_FREE(joiners);
 	merge_spans(l, r);
 	merge_losses(l, r, new_begin);
 	merge_blk(l, r);

@@ -22,22 +22,21 @@ static void count_iv(struct ct_partial *p, int delta)
 
 static struct proc *proc_of(struct ct_partial *p, struct thread *t)
 {
-	/* Every interval pushed asks: a hash lookup was ~2% of the analysis. */
+	/* A hash lookup per syscall record was ~2% of the analysis. */
 	if (!t->pr && t->pid > 0)
 		t->pr = pr_find(p, t->pid);
 	return t->pr;
 }
 
-/* ts_push with the process-wide scope pf already known (no process lookup). */
-static struct ival *push_pf(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
-			    uint8_t flags, int32_t other, struct frame *pf)
+struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
+		     uint8_t flags, int32_t other)
 {
 	struct ival *last = t->iv.n ? &t->iv.v[t->iv.n - 1] : NULL, *iv;
 
 	uint16_t cpu = state == TS_RUNNABLE ? t->wcpu : NO_CPU;
 
 	if (last && last->state == state && last->flags == flags && last->other == other &&
-	    last->sc == t->cur_sc && last->own == t->own && last->proc == pf && last->cpu == cpu)
+	    last->sc == t->cur_sc && last->own == t->own && last->cpu == cpu)
 		return last;
 	if (last && ts < last->start)
 		ts = last->start;
@@ -48,7 +47,6 @@ static struct ival *push_pf(struct ct_partial *p, struct thread *t, uint64_t ts,
 	}
 	iv->start = ts;
 	iv->own = fr_ref(t->own);
-	iv->proc = fr_ref(pf);
 	iv->sc = t->cur_sc;
 	iv->other = other;
 	iv->cpu = cpu;
@@ -56,14 +54,6 @@ static struct ival *push_pf(struct ct_partial *p, struct thread *t, uint64_t ts,
 	iv->flags = flags;
 	count_iv(p, 1);
 	return iv;
-}
-
-struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_t state,
-		     uint8_t flags, int32_t other)
-{
-	struct proc *pr = proc_of(p, t);
-
-	return push_pf(p, t, ts, state, flags, other, pr ? pr->pstack : NULL);
 }
 
 /* ---- who ran on each CPU ---- */
@@ -201,24 +191,12 @@ static void make_prefix_record(struct ct_partial *p, struct thread *t)
  */
 static void ensure_state(struct ct_partial *p, struct thread *t, uint8_t state, uint8_t flags)
 {
-	struct proc *pr = proc_of(p, t);
-	struct ival *iv;
-
 	if (t->iv.n)
 		return;
+	proc_of(p, t);
 	t->first_ev = p->last_ts;
 	make_prefix_record(p, t);
-	iv = ts_push(p, t, p->begin, state, (uint8_t)(flags | IV_PREFIX), 0);
-	if (iv && pr && !p->at_start) {
-		/* Since the partial's begin the process-wide scope may have changed: the prefix
-		 * holds the one current at the begin; stitching fills in the changes. */
-		struct frame *f0 = fr_floor(p, 0, pr->pid, 0);
-
-		t->proc_at_first = fr_ref(iv->proc);
-		fr_ref(f0);
-		fr_unref(p, iv->proc);
-		iv->proc = f0;
-	}
+	ts_push(p, t, p->begin, state, (uint8_t)(flags | IV_PREFIX), 0);
 	if (state != TS_UNKNOWN)
 		t->flags |= TH_KERNEL;
 }
@@ -229,9 +207,8 @@ void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts)
 	ensure_state(p, t, TS_UNKNOWN, IV_NOINFO);
 }
 
-/* Starts a new interval in the same state as the current one (something else changed), with
- * process-wide scope pf. */
-static void same_state_pf(struct ct_partial *p, struct thread *t, uint64_t ts, struct frame *pf)
+/* Starts a new interval in the same state as the current one (something else changed). */
+static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
 {
 	struct ival *c = cur_iv(t);
 
@@ -239,29 +216,16 @@ static void same_state_pf(struct ct_partial *p, struct thread *t, uint64_t ts, s
 		return;
 	if (c->state == TS_BLOCKED || c->state == TS_UNKNOWN)
 		/* How a wait ends belongs to the interval that it ends. */
-		push_pf(p, t, ts, c->state,
-			(uint8_t)(c->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)), 0, pf);
+		ts_push(p, t, ts, c->state,
+			(uint8_t)(c->flags & ~(IV_PREFIX | IV_WOKEN | IV_WAKE_IRQ)), 0);
 	else
-		push_pf(p, t, ts, c->state, (uint8_t)(c->flags & ~IV_PREFIX), c->other, pf);
-}
-
-static void same_state(struct ct_partial *p, struct thread *t, uint64_t ts)
-{
-	struct proc *pr = proc_of(p, t);
-
-	same_state_pf(p, t, ts, pr ? pr->pstack : NULL);
+		ts_push(p, t, ts, c->state, (uint8_t)(c->flags & ~IV_PREFIX), c->other);
 }
 
 void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts)
 {
 	ts_first_seen(p, t, ts);
 	same_state(p, t, ts);
-}
-
-void ts_proc_scope_changed(struct ct_partial *p, struct thread *t, struct proc *pr, uint64_t ts)
-{
-	/* A thread with intervals is seen already (ts_first_seen would do nothing). */
-	same_state_pf(p, t, ts, pr->pstack);
 }
 
 void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts)
@@ -549,6 +513,8 @@ static void process_fork(struct ct_partial *p, const struct ct_event *ev)
 			/* A new process starts with its parent's fds and no current scope. */
 			fr_unref(p, child->pstack);
 			child->pstack = NULL;
+			fr_unref(p, child->tl_before);
+			child->tl_before = NULL;
 			if (parent)
 				fdt_copy(p, child, parent);
 			if (!p->at_start)

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The process-wide scope timeline: a process keeps each change of its process-wide scope once
+ * (spans received without a thread id are current on the whole process), and a thread's
+ * interval is read as pieces cut where that scope changes. Cutting every thread's interval at
+ * every change made the feed and the sweep O(threads) per change (docs/internals/analysis.md).
+ */
+#include <string.h>
+
+#include "model.h"
+
+void pr_scope_changed(struct ct_partial *p, struct proc *pr, uint64_t ts, struct frame *top)
+{
+	struct pscope *e = CT_VEC_PUSH(pr->tl);
+
+	if (!e) {
+		p->oom++;
+		return;
+	}
+	e->ts = ts;
+	e->top = fr_ref(top);
+}
+
+void pr_prune_scopes(struct ct_partial *p, struct proc *pr, uint64_t horizon)
+{
+	uint32_t drop = 0;
+
+	/* Keep the entry that covers the horizon: pieces from there on compare with it. */
+	while (drop + 1 < pr->tl.n && pr->tl.v[drop + 1].ts <= horizon)
+		drop++;
+	if (!drop)
+		return;
+	fr_unref(p, pr->tl_before);
+	pr->tl_before = pr->tl.v[drop - 1].top; /* its reference moves */
+	for (uint32_t i = 0; i + 1 < drop; i++)
+		fr_unref(p, pr->tl.v[i].top);
+	memmove(pr->tl.v, pr->tl.v + drop, (pr->tl.n - drop) * sizeof(pr->tl.v[0]));
+	pr->tl.n -= drop;
+}
+
+static inline struct frame *tl_val(const struct proc *pr, uint32_t k)
+{
+	return fr_resolve(k == NOIDX ? pr->tl_before : pr->tl.v[k].top);
+}
+
+/* Index of the last entry with ts <= at, or NOIDX. */
+static uint32_t tl_at(const struct proc *pr, uint64_t at)
+{
+	uint32_t lo = 0, hi = pr->tl.n;
+
+	if (!hi || pr->tl.v[0].ts > at)
+		return NOIDX;
+	if (pr->tl.v[hi - 1].ts <= at) /* the usual question: now */
+		return hi - 1;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (pr->tl.v[mid].ts <= at)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
+		 uint64_t now, struct piece *pc)
+{
+	const struct ival *iv = &t->iv.v[i];
+	const struct proc *pr = t->pr ? t->pr : t->pid > 0 ? pr_find(p, t->pid) : NULL;
+	uint64_t rs = iv->start, re = iv_end(t, i, now), lo, at;
+	uint32_t k;
+
+	pc->iv = *iv;
+	pc->i = i;
+	pc->iv_end = re;
+	pc->end = re;
+	pc->proc = NULL;
+	if (!pr || pr->pid != t->pid)
+		return;
+	if (!pr->tl.n) {
+		pc->proc = fr_resolve(pr->tl_before);
+		return;
+	}
+	if (ts < rs)
+		ts = rs;
+	/* Changes before the thread's first interval was made do not cut its prefix: it holds
+	 * the scope current then, as the whole trace saw it. */
+	lo = rs > t->first_ev ? rs : t->first_ev;
+	at = ts > lo ? ts : lo;
+	k = tl_at(pr, at);
+	pc->proc = tl_val(pr, k);
+	/* The piece's start: the last change of the (resolved) scope after lo, up to ts. */
+	for (uint32_t j = k; j != NOIDX && pr->tl.v[j].ts > lo; j--) {
+		if (tl_val(pr, j) != tl_val(pr, j ? j - 1 : NOIDX)) {
+			pc->iv.start = pr->tl.v[j].ts;
+			pc->iv.flags &= (uint8_t)~IV_PREFIX;
+			break;
+		}
+	}
+	for (uint32_t j = k == NOIDX ? 0 : k + 1; j < pr->tl.n && pr->tl.v[j].ts < re; j++) {
+		if (tl_val(pr, j) != tl_val(pr, j ? j - 1 : NOIDX)) {
+			pc->end = pr->tl.v[j].ts;
+			break;
+		}
+	}
+	if (pc->end < re && (iv->state == TS_BLOCKED || iv->state == TS_UNKNOWN)) {
+		/* How a wait ended is its last piece's. */
+		pc->iv.flags &= (uint8_t) ~(IV_WOKEN | IV_WAKE_IRQ);
+		pc->iv.other = 0;
+	}
+}
+
+int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
+		  struct piece *pc)
+{
+	if (pc->end < pc->iv_end) {
+		th_piece_at(p, t, pc->i, pc->end, now, pc);
+		return 1;
+	}
+	if (pc->i + 1 >= t->iv.n)
+		return 0;
+	th_piece_at(p, t, pc->i + 1, t->iv.v[pc->i + 1].start, now, pc);
+	return 1;
+}
+
+int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,
+		  struct piece *pc)
+{
+	uint32_t i;
+
+	if (pc->i != NOIDX && pc->i < t->iv.n && pc->iv.start <= ts) {
+		/* Forward: the sweep and the walks move through time. */
+		while (pc->end <= ts && th_piece_next(p, t, now, pc))
+			;
+		return 1;
+	}
+	i = th_iv_at(t, ts);
+	pc->i = i;
+	if (i == NOIDX)
+		return 0;
+	th_piece_at(p, t, i, ts, now, pc);
+	return 1;
+}

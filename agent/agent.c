@@ -408,7 +408,12 @@ static int flush_hook(void *arg)
 	return a->foreign ? ct_foreign_flush(a->foreign) : 0;
 }
 
-/* Hard links of a sealed chunk's files: retention may remove the chunk, not these. */
+/*
+ * Hard links of a sealed chunk's files: retention may remove the chunk, not these. The
+ * received spans' own stream ("foreign") is not linked: the feed gives the annotator those
+ * spans, so reading them back from the chunk only to skip them was the recording's cost paid
+ * a second time (and its losses are the recording's, not the kernel data's).
+ */
 static int pin(struct ct_agent *a, unsigned index, const char *dir, char *out, size_t size)
 {
 	char from[PATH_MAX + 256], to[PATH_MAX + 300];
@@ -423,7 +428,7 @@ static int pin(struct ct_agent *a, unsigned index, const char *dir, char *out, s
 	if (!d)
 		return -errno;
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "foreign"))
 			continue;
 		snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);
 		snprintf(to, sizeof(to), "%s/%s", out, e->d_name);

@@ -18,6 +18,7 @@
 
 #include "analysis/analysis.h"
 #include "annotator.h"
+#include "anntext.h"
 #include "crosstrace/crosstrace.h"
 #include "format/trace_reader.h"
 #include "log.h"
@@ -69,6 +70,8 @@ struct ct_annotator {
 	size_t n_out, cap_out;
 	struct ct_nbatch *native; /* native spans of this round */
 	uint32_t *native_res; /* pid per resource of native */
+	struct sblk *s_first, *s_cur; /* scratch blocks (see scratch_alloc), the one in use */
+	size_t s_used; /* bytes used of s_cur */
 };
 
 /* ---- output list ---- */
@@ -102,14 +105,18 @@ static int cmp_out(const void *x, const void *y)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+static void scratch_rewind(struct ct_annotator *a);
+
 /* Submits everything listed, one exporter call per batch, then releases received spans. */
 static void flush_out(struct ct_annotator *a)
 {
 	uint32_t *idx = NULL;
 	size_t i = 0;
 
-	if (!a->n_out)
+	if (!a->n_out) {
+		scratch_rewind(a);
 		return;
+	}
 	qsort(a->outs, a->n_out, sizeof(*a->outs), cmp_out);
 	idx = malloc(a->n_out * sizeof(*idx));
 	while (i < a->n_out) {
@@ -147,6 +154,7 @@ static void flush_out(struct ct_annotator *a)
 		free(a->native_res);
 		a->native_res = NULL;
 	}
+	scratch_rewind(a);
 }
 
 /* ---- annotation attributes ---- */
@@ -186,17 +194,17 @@ static uint64_t to_wall(uint64_t mono, int64_t offset)
 }
 
 /* Syscall time of the span by call name, most time first: "read 3x 45us, openat 1x 12us". */
-static void syscall_summary(const struct ct_partial *p, const struct ct_an_span *v, char *out,
-			    size_t size)
+static size_t syscall_summary(const struct ct_partial *p, const struct ct_an_span *v, char *out,
+			      size_t size)
 {
 	struct {
 		char name[24];
+		uint8_t len;
 		uint64_t count, ns;
 	} agg[16];
 	unsigned n = 0;
-	size_t len = 0;
+	struct ct_anntext w;
 
-	out[0] = 0;
 	for (uint32_t i = 0; i < v->n_sums; i++) {
 		struct ct_an_sum s;
 		char nb[24];
@@ -207,9 +215,13 @@ static void syscall_summary(const struct ct_partial *p, const struct ct_an_span 
 		for (k = 0; k < n && strcmp(agg[k].name, s.name); k++)
 			;
 		if (k == n) {
+			size_t len = strnlen(s.name, sizeof(agg[n].name) - 1);
+
 			if (n == 16)
 				continue;
-			snprintf(agg[n].name, sizeof(agg[n].name), "%s", s.name);
+			memcpy(agg[n].name, s.name, len);
+			agg[n].name[len] = 0;
+			agg[n].len = (uint8_t)len;
 			agg[n].count = agg[n].ns = 0;
 			n++;
 		}
@@ -223,9 +235,159 @@ static void syscall_summary(const struct ct_partial *p, const struct ct_an_span 
 			agg[j] = agg[j - 1];
 			agg[j - 1] = t;
 		}
-	for (unsigned i = 0; i < n && i < 8 && len + 1 < size; i++)
-		len += (size_t)snprintf(out + len, size - len, "%s%s %" PRIu64 "x %" PRIu64 "us",
-					i ? ", " : "", agg[i].name, agg[i].count, agg[i].ns / 1000);
+	ct_anntext_init(&w, out, size);
+	for (unsigned i = 0; i < n && i < 8; i++) {
+		if (i)
+			ct_anntext_put(&w, ", ", 2);
+		ct_anntext_put(&w, agg[i].name, agg[i].len);
+		ct_anntext_put(&w, " ", 1);
+		ct_anntext_u64(&w, agg[i].count);
+		ct_anntext_put(&w, "x ", 2);
+		ct_anntext_u64(&w, agg[i].ns / 1000);
+		ct_anntext_put(&w, "us", 2);
+	}
+	return ct_anntext_end(&w);
+}
+
+/* ---- the annotator's scratch memory ---- */
+
+/*
+ * Annotation attributes (the span's attribute array grown, and the texts) are needed only
+ * until the span is exported: the exporter encodes at submit, and an exported span is never
+ * read again (it is released at once). So they live in scratch blocks reused every round
+ * instead of growing each batch's arena (a malloc and fresh pages per few spans, held as
+ * long as the batch). flush_out rewinds the scratch after the spans went out.
+ */
+#define SCRATCH_BLOCK 65536
+#define SCRATCH_KEEP (4u << 20) /* bytes of blocks kept across rounds */
+
+struct sblk {
+	struct sblk *next;
+	size_t cap;
+	_Alignas(8) unsigned char data[];
+};
+
+/* n bytes (aligned to 8, not zeroed) valid until the next scratch_rewind; NULL: no memory. */
+static void *scratch_alloc(struct ct_annotator *a, size_t n)
+{
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	while (!a->s_cur || a->s_cur->cap - a->s_used < n) {
+		struct sblk *b = a->s_cur ? a->s_cur->next : a->s_first;
+
+		if (!b || b->cap < n) {
+			size_t cap = n > SCRATCH_BLOCK ? n : SCRATCH_BLOCK;
+
+			b = malloc(sizeof(*b) + cap);
+			if (!b)
+				return NULL;
+			b->cap = cap;
+			if (a->s_cur) {
+				b->next = a->s_cur->next;
+				a->s_cur->next = b;
+			} else {
+				b->next = a->s_first;
+				a->s_first = b;
+			}
+		}
+		a->s_cur = b;
+		a->s_used = 0;
+	}
+	p = a->s_cur->data + a->s_used;
+	a->s_used += n;
+	return p;
+}
+
+/* A copy of s[0..n) (NUL-terminated) in the scratch; NULL: no memory. */
+static char *scratch_str(struct ct_annotator *a, const char *s, size_t n)
+{
+	char *p = scratch_alloc(a, n + 1);
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+/* Everything allocated is given back; blocks beyond SCRATCH_KEEP are freed. */
+static void scratch_rewind(struct ct_annotator *a)
+{
+	struct sblk **pp = &a->s_first;
+	size_t kept = 0;
+
+	while (*pp && kept + (*pp)->cap <= SCRATCH_KEEP) {
+		kept += (*pp)->cap;
+		pp = &(*pp)->next;
+	}
+	while (*pp) {
+		struct sblk *b = *pp;
+
+		*pp = b->next;
+		free(b);
+	}
+	a->s_cur = NULL;
+	a->s_used = 0;
+}
+
+static void scratch_free(struct ct_annotator *a)
+{
+	while (a->s_first) {
+		struct sblk *b = a->s_first;
+
+		a->s_first = b->next;
+		free(b);
+	}
+	a->s_cur = NULL;
+}
+
+/* Appends to an attribute list with room reserved (attrs_room): key literal, value set. */
+static void attr_int(struct ct_nattrs *l, const char *key, int64_t v)
+{
+	struct ct_nattr *x = &l->v[l->n++];
+
+	x->key = key;
+	x->v.type = CT_NVAL_INT;
+	x->v.len = 0;
+	x->v.i = v;
+}
+
+/* s must live until the span is exported (a literal, or the scratch). */
+static void attr_str(struct ct_nattrs *l, const char *key, const char *s, size_t len)
+{
+	struct ct_nattr *x = &l->v[l->n++];
+
+	x->key = key;
+	x->v.type = CT_NVAL_STR;
+	x->v.len = (uint32_t)len;
+	x->v.s = s;
+}
+
+#define ATTR_LIT(l, key, lit) attr_str(l, key, lit, sizeof(lit) - 1)
+
+/* A text of the scratch as an attribute (dropped when out of memory: the rest still goes). */
+static void attr_text(struct ct_annotator *a, struct ct_nattrs *l, const char *key, const char *s,
+		      size_t len)
+{
+	const char *c = scratch_str(a, s, len);
+
+	if (c)
+		attr_str(l, key, c, len);
+}
+
+/* Moves l's array into the scratch with room for n more. Returns 0 or -ENOMEM. */
+static int attrs_room(struct ct_annotator *a, struct ct_nattrs *l, uint32_t n)
+{
+	struct ct_nattr *v = scratch_alloc(a, (size_t)(l->n + n) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (l->n)
+		memcpy(v, l->v, l->n * sizeof(*v));
+	l->v = v;
+	l->cap = l->n + n;
+	return 0;
 }
 
 /* Annotation attributes with literal keys (no copy) and a value. */
@@ -270,64 +432,70 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 {
 	uint64_t d = v->end_ns - v->start_ns;
 	struct ct_nspan *s = &b->spans[si];
+	struct ct_nattrs *l = &s->attrs;
 	char buf[640], text[600];
+	size_t len;
+	uint32_t room = 9; /* annotation, attribution, uncertainty, own, syscalls, note,
+			      incomplete, critical path (2) */
 	int detail;
 
-	ct_nattrs_reserve(b, &s->attrs, 12 + CT_CAT_N);
-	kstr(b, s, "crosstrace.annotation", "kernel");
+	for (unsigned c = 0; c < CT_CAT_N; c++)
+		room += v->cat[c] != 0;
+	room += v->n_causes < 3 ? v->n_causes : 3;
+	room += 1; /* syscalls_omitted */
+	if (attrs_room(a, l, room))
+		return;
+	ATTR_LIT(l, "crosstrace.annotation", "kernel");
 	if (v->tid > 0) {
-		kstr(b, s, "crosstrace.attribution", "thread");
+		ATTR_LIT(l, "crosstrace.attribution", "thread");
 	} else {
-		snprintf(buf, sizeof(buf),
-			 "process: the span carries no thread.id, so the kernel activity of every "
-			 "thread of pid %d counts",
-			 (int)v->pid);
-		kstr(b, s, "crosstrace.attribution", buf);
+		len = ct_anntext_attribution(buf, sizeof(buf), (int)v->pid);
+		attr_text(a, l, "crosstrace.attribution", buf, len);
 	}
-	kint(b, s, "crosstrace.time_uncertainty_ns", (int64_t)uncertainty);
+	attr_int(l, "crosstrace.time_uncertainty_ns", (int64_t)uncertainty);
 	for (unsigned c = 0; c < CT_CAT_N; c++)
 		if (v->cat[c])
-			kint(b, s, time_keys[c], (int64_t)v->cat[c]);
-	kint(b, s, "crosstrace.own_ns", (int64_t)(d - v->cat[CT_CAT_CHILDREN]));
+			attr_int(l, time_keys[c], (int64_t)v->cat[c]);
+	attr_int(l, "crosstrace.own_ns", (int64_t)(d - v->cat[CT_CAT_CHILDREN]));
 	for (uint32_t i = 0; i < v->n_causes && i < 3; i++) {
 		struct ct_an_cause c;
 
 		if (ct_an_span_cause(p, v, i, &c, text, sizeof(text)))
 			break;
-		snprintf(buf, sizeof(buf), "%u%% %s: %s", d ? (unsigned)(c.ns * 100 / d) : 0,
-			 ct_cat_name(c.cat), c.text);
-		kstr(b, s, cause_keys[i], buf);
+		len = ct_anntext_cause(buf, sizeof(buf), d ? (unsigned)(c.ns * 100 / d) : 0,
+				       ct_cat_name(c.cat), c.text);
+		attr_text(a, l, cause_keys[i], buf, len);
 	}
-	syscall_summary(p, v, buf, sizeof(buf));
-	if (buf[0])
-		kstr(b, s, "crosstrace.syscalls", buf);
+	len = syscall_summary(p, v, buf, sizeof(buf));
+	if (len)
+		attr_text(a, l, "crosstrace.syscalls", buf, len);
 	if (v->cat[CT_CAT_INACTIVE] == d && d && v->tid <= 0 && !v->n_sums) {
-		snprintf(buf, sizeof(buf),
-			 "no kernel activity of pid %d was recorded during the span (is the "
-			 "process watched?)",
-			 (int)v->pid);
-		kstr(b, s, "crosstrace.note", buf);
+		len = ct_anntext_note(buf, sizeof(buf), (int)v->pid);
+		attr_text(a, l, "crosstrace.note", buf, len);
 	}
 	if (v->incomplete) {
-		size_t n = 0;
+		struct ct_anntext w;
 
-		buf[0] = 0;
+		ct_anntext_init(&w, buf, sizeof(buf));
 		for (unsigned bit = 0; bit < 9; bit++)
-			if (v->incomplete & (1u << bit))
-				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
-						      n ? "," : "", inc_name(bit));
-		kstr(b, s, "crosstrace.incomplete", buf);
+			if (v->incomplete & (1u << bit)) {
+				if (w.p != buf)
+					ct_anntext_put(&w, ",", 1);
+				ct_anntext_str(&w, inc_name(bit));
+			}
+		len = ct_anntext_end(&w);
+		attr_text(a, l, "crosstrace.incomplete", buf, len);
 	}
 	if (v->root && v->cp_segments) {
-		kint(b, s, "crosstrace.critical_path.own_process_ns",
-		     (int64_t)v->cp_own_process_ns);
-		kint(b, s, "crosstrace.critical_path.segments", v->cp_segments);
+		attr_int(l, "crosstrace.critical_path.own_process_ns",
+			 (int64_t)v->cp_own_process_ns);
+		attr_int(l, "crosstrace.critical_path.segments", v->cp_segments);
 	}
 	detail = v->detailed && (a->o.detail_all || (a->o.threshold_ns && d >= a->o.threshold_ns));
 	if (!detail)
 		return;
 	if (v->syscalls_omitted)
-		kint(b, s, "crosstrace.syscalls_omitted", v->syscalls_omitted);
+		attr_int(l, "crosstrace.syscalls_omitted", v->syscalls_omitted);
 	for (uint32_t i = 0; i < v->n_syscalls && i < MAX_CHILD_SPANS; i++) {
 		struct ct_an_syscall sc;
 		struct ct_nspan *c;
@@ -566,10 +734,10 @@ static void take_ready(struct ct_annotator *a, uint64_t expire_before)
 	while ((n = ct_feed_take_ready(a->o.feed, expire_before, v, 512)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			const char *why = reason_text(v[i]->reason);
+			struct ct_nattrs *l = &v[i]->b->spans[v[i]->idx].attrs;
 
-			if (why)
-				kstr(v[i]->b, &v[i]->b->spans[v[i]->idx], "crosstrace.annotation",
-				     why);
+			if (why && !attrs_room(a, l, 1))
+				attr_str(l, "crosstrace.annotation", why, strlen(why));
 			a->st.unannotated++;
 			add_out(a, v[i]->b, v[i]->idx, v[i]);
 		}
@@ -883,6 +1051,7 @@ void ct_annotator_free(struct ct_annotator *a)
 	ct_partial_free(a->run);
 	free(a->fe.v);
 	free(a->outs);
+	scratch_free(a);
 	ct_nbatch_free(a->native);
 	free(a->native_res);
 	free(a->q);

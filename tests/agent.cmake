@@ -52,6 +52,8 @@ set_tests_properties(test_agent_kernel PROPERTIES SKIP_RETURN_CODE 77)
 ct_unit_test(test_agent_config SOURCES unit/test_agent_config.c LIBS ct_agent)
 ct_unit_test(test_agent_feed SOURCES unit/test_agent_feed.c LIBS ct_agent LABELS tsan)
 ct_unit_test(test_agent_procfs SOURCES unit/test_agent_procfs.c LIBS ct_agent)
+# Annotation texts written without printf, checked against snprintf.
+ct_unit_test(test_agent_anntext SOURCES unit/test_agent_anntext.c LIBS ct_agent)
 # The agent's own parsers under libFuzzer (clang build, CT_FUZZ) or corpus replay.
 ct_fuzz_test(fuzz_agent_config SOURCES fuzz/fuzz_agent_config.c LIBS ct_agent SECONDS 10)
 ct_fuzz_test(fuzz_agent_procfs SOURCES fuzz/fuzz_agent_procfs.c LIBS ct_agent SECONDS 10)

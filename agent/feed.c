@@ -53,6 +53,18 @@ struct stack {
 #define HBITS 16
 #define SBITS 10
 
+/* ct_id_u64 without a call per id (three ids per span on arrival, three per event taken). */
+static inline uint64_t id64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
 struct ct_feed {
 	struct ct_feed_opts o;
 	pthread_mutex_t mu;
@@ -70,6 +82,10 @@ struct ct_feed {
 	struct stack *stacks[1 << SBITS];
 	struct rec *take;
 	size_t cap_take;
+	struct rec *tmp; /* the merge sort's second array */
+	size_t cap_tmp;
+	struct ct_feed_span **pend; /* ended in this take, listed in f->ended at its end */
+	size_t n_pend, cap_pend;
 };
 
 const char *ct_feed_reason_name(unsigned reason)
@@ -139,7 +155,16 @@ static int push_ready(struct ct_feed *f, struct ct_feed_span *sp, uint8_t reason
 
 static int upstream_annotated(const struct ct_nspan *s)
 {
-	return ct_nattrs_find(&s->attrs, "crosstrace.annotation") != NULL;
+	static const char key[] = "crosstrace.annotation";
+
+	/* The first bytes rule out nearly every key without a call. */
+	for (uint32_t i = 0; i < s->attrs.n; i++) {
+		const char *k = s->attrs.v[i].key;
+
+		if (k[0] == 'c' && k[1] == 'r' && !strcmp(k, key))
+			return 1;
+	}
+	return 0;
 }
 
 /* Memory a held batch is charged for (fixed at reservation: b does not change until added). */
@@ -212,8 +237,11 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		sp[i].uncertainty_ns = c->uncertainty_ns + s->time_resolution_ns;
 		sp[i].pid = b->resources[s->resource].pid;
 		sp[i].tid = ct_nspan_thread_id(s);
-		sp[i].id = ct_id_u64(s->span_id);
-		sp[i].trace_lo = ct_id_u64(s->trace_id + 8);
+		sp[i].id = id64(s->span_id);
+		sp[i].trace_lo = id64(s->trace_id + 8);
+		/* Looked at outside the lock; the reason is final under it (see below). */
+		if (f->o.annotate && upstream_annotated(s))
+			sp[i].reason = CT_FEED_UPSTREAM;
 	}
 	pthread_mutex_lock(&f->mu);
 	/* Reserve the records first: after this point nothing can fail half-way. */
@@ -234,7 +262,7 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 
 		if (!f->o.annotate)
 			why = CT_FEED_OFF;
-		else if (upstream_annotated(&b->spans[i]))
+		else if (x->reason == CT_FEED_UPSTREAM)
 			why = CT_FEED_UPSTREAM;
 		else if (x->pid <= 0)
 			why = CT_FEED_NO_PID;
@@ -280,6 +308,50 @@ static int rec_cmp(const void *a, const void *b)
 	if (x->tb != y->tb)
 		return x->tb < y->tb ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* rec_cmp(x, y) < 0 (seq makes every key unique: any sort gives the same order). */
+static inline int rec_less(const struct rec *x, const struct rec *y)
+{
+	if (x->ts != y->ts)
+		return x->ts < y->ts;
+	if (x->cls != y->cls)
+		return x->cls < y->cls;
+	if (x->tb != y->tb)
+		return x->tb < y->tb;
+	return x->seq < y->seq;
+}
+
+/*
+ * Sorts v[0..n) with tmp (n / 2 records at least) as the other array: a merge sort with the
+ * comparison inlined (qsort calls rec_cmp through a pointer per comparison), which skips
+ * merging halves already in order (records come in batches, each mostly in time order).
+ */
+static void rec_sort(struct rec *v, struct rec *tmp, size_t n)
+{
+	size_t h = n / 2, i = 0, j = h, k = 0;
+
+	if (n <= 16) {
+		for (size_t a = 1; a < n; a++) {
+			struct rec x = v[a];
+			size_t b = a;
+
+			for (; b > 0 && rec_less(&x, &v[b - 1]); b--)
+				v[b] = v[b - 1];
+			v[b] = x;
+		}
+		return;
+	}
+	rec_sort(v, tmp, h);
+	rec_sort(v + h, tmp, n - h);
+	if (!rec_less(&v[h], &v[h - 1]))
+		return; /* already in order */
+	/* The first half moves out; the merge fills v from the front, never passing j. */
+	memcpy(tmp, v, h * sizeof(*v));
+	while (i < h && j < n)
+		v[k++] = rec_less(&v[j], &tmp[i]) ? v[j++] : tmp[i++];
+	while (i < h)
+		v[k++] = tmp[i++];
 }
 
 /* ---- events (annotator thread) ---- */
@@ -338,7 +410,7 @@ static void ev_scope(struct ct_event *ev, const struct ct_feed_span *sp, int ent
 	if (enter) {
 		ev->type = CT_EV_SCOPE_ENTER;
 		ev->u.scope_enter.span_id = sp->id;
-		ev->u.scope_enter.trace_hi = ct_id_u64(s->trace_id);
+		ev->u.scope_enter.trace_hi = id64(s->trace_id);
 		ev->u.scope_enter.trace_lo = sp->trace_lo;
 	} else {
 		ev->type = CT_EV_SCOPE_EXIT;
@@ -357,10 +429,10 @@ static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp, ct_feed
 	ev.tid = sp->tid;
 	ev.cpu = 0xffff;
 	ev.type = CT_EV_SPAN_START;
-	ev.u.span_start.trace_hi = ct_id_u64(s->trace_id);
+	ev.u.span_start.trace_hi = id64(s->trace_id);
 	ev.u.span_start.trace_lo = sp->trace_lo;
 	ev.u.span_start.span_id = sp->id;
-	ev.u.span_start.parent_id = ct_id_u64(s->parent_id);
+	ev.u.span_start.parent_id = id64(s->parent_id);
 	ev.u.span_start.start_ns = sp->start;
 	ev.u.span_start.flags = CT_SPAN_FLAG_SAMPLED;
 	ev.u.span_start.kind = s->kind;
@@ -448,8 +520,12 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 		}
 		cut++;
 	}
-	if (cut)
-		qsort(take, cut, sizeof(*take), rec_cmp);
+	if (cut) {
+		if (grow((void **)&f->tmp, &f->cap_tmp, cut / 2 + 1, sizeof(*f->tmp)))
+			qsort(take, cut, sizeof(*take), rec_cmp); /* no memory for the merge */
+		else
+			rec_sort(take, f->tmp, cut);
+	}
 	for (size_t i = 0; i < cut; i++) {
 		struct ct_feed_span *sp = take[i].sp;
 
@@ -463,20 +539,27 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 			if (sp->state != ST_ENTERED)
 				continue;
 			emit_end(f, sp, fn, arg);
-			pthread_mutex_lock(&f->mu);
-			if (sp->state == ST_ENTERED &&
-			    !grow((void **)&f->ended, &f->cap_ended, f->ended_head + f->n_ended + 1,
-				  sizeof(*f->ended))) {
-				sp->state = ST_ENDED;
-				f->ended[f->ended_head + f->n_ended++] =
-					(struct endrec){sp, sp->id, sp->trace_lo, sp->end};
-			}
-			pthread_mutex_unlock(&f->mu);
+			/* Without memory to list it, it stays entered: never claimed, handed back
+			 * unannotated at shutdown (as when f->ended cannot grow below). */
+			if (!grow((void **)&f->pend, &f->cap_pend, f->n_pend + 1, sizeof(*f->pend)))
+				f->pend[f->n_pend++] = sp;
 		}
 		emitted++;
 	}
 	/* The rest goes back, together with what arrived meanwhile. */
 	pthread_mutex_lock(&f->mu);
+	/* Ended spans become claimable, one lock for all (only this thread claims, afterwards). */
+	if (f->n_pend && !grow((void **)&f->ended, &f->cap_ended,
+			       f->ended_head + f->n_ended + f->n_pend, sizeof(*f->ended))) {
+		for (size_t i = 0; i < f->n_pend; i++) {
+			struct ct_feed_span *sp = f->pend[i];
+
+			sp->state = ST_ENDED;
+			f->ended[f->ended_head + f->n_ended++] =
+				(struct endrec){sp, sp->id, sp->trace_lo, sp->end};
+		}
+	}
+	f->n_pend = 0;
 	if (n - cut &&
 	    !grow((void **)&f->pool, &f->cap_pool, f->n_pool + (n - cut), sizeof(*f->pool))) {
 		memcpy(f->pool + f->n_pool, take + cut, (n - cut) * sizeof(*take));
@@ -621,6 +704,8 @@ void ct_feed_free(struct ct_feed *f)
 		}
 	free(f->pool);
 	free(f->take);
+	free(f->tmp);
+	free(f->pend);
 	free(f->ready);
 	free(f->ended);
 	pthread_mutex_destroy(&f->mu);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,66 @@ typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
  * span > event or link > key-value), then two messages per AnyValue level, and a margin. */
 #define MAX_MSG_DEPTH (8 + 2 * CT_OTLP_MAX_DEPTH)
 
+/* Bytes of parse tree and model per byte of message, about (see ct_otlp_proto_decode). */
+#define PB_TREE_RATIO 8
+
+/*
+ * protobuf-c's allocator on a batch arena. Unpacking initialises or writes whatever it
+ * allocates, so nothing is zeroed. It frees only its scanned-member slabs (1 KiB and more,
+ * one per message of over 16 fields: every span with a few attributes): those are kept here
+ * and handed out again for the next slab of that size, so a request of a thousand spans
+ * needs a few slabs, not a thousand. Anything else it frees (on an error path) stays in the
+ * arena until the batch goes.
+ */
+#define SLAB_MIN 512
+#define SLAB_LIVE 32
+#define SLAB_SPARE 8
+
+struct pb_arena {
+	struct ct_arena *a;
+	struct slab {
+		void *p;
+		size_t n;
+	} live[SLAB_LIVE], spare[SLAB_SPARE];
+	unsigned n_live, n_spare;
+};
+
 static void *arena_alloc(void *data, size_t n)
 {
-	return ct_arena_alloc(data, n);
+	struct pb_arena *pa = data;
+	void *p;
+
+	if (n < SLAB_MIN)
+		return ct_arena_alloc_raw(pa->a, n);
+	p = NULL;
+	for (unsigned i = pa->n_spare; i-- > 0;) {
+		if (pa->spare[i].n == n) {
+			p = pa->spare[i].p;
+			pa->spare[i] = pa->spare[--pa->n_spare];
+			break;
+		}
+	}
+	if (!p)
+		p = ct_arena_alloc_raw(pa->a, n);
+	if (p && pa->n_live < SLAB_LIVE)
+		pa->live[pa->n_live++] = (struct slab){p, n};
+	return p;
 }
 
 static void arena_free(void *data, void *p)
 {
-	(void)data;
-	(void)p; /* freed with the arena */
+	struct pb_arena *pa = data;
+
+	/* Newest first: slabs are freed in about the reverse order of their allocation. */
+	for (unsigned i = pa->n_live; i-- > 0;) {
+		if (pa->live[i].p != p)
+			continue;
+		if (pa->n_spare < SLAB_SPARE)
+			pa->spare[pa->n_spare++] = pa->live[i];
+		pa->live[i] = pa->live[--pa->n_live];
+		return;
+	}
+	/* Not a slab: it stays in the arena, freed with the batch. */
 }
 
 /* ---- pre-scan ---- */
@@ -69,8 +121,83 @@ static int read_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
 	return CT_EFORMAT;
 }
 
+/*
+ * The schema as the pre-scan needs it: per message type, the message type of each field
+ * number (NULL: not a message). Built once from the descriptors: protobuf-c's field lookup
+ * (a binary search per field) was most of the scan's time.
+ */
+#define SCAN_FIELDS 32
+#define SCAN_NODES 32
+
+struct scan_node {
+	const ProtobufCMessageDescriptor *d;
+	const struct scan_node *sub[SCAN_FIELDS];
+	int wide; /* has a message field numbered SCAN_FIELDS or more: look those up */
+};
+
+static struct scan_node scan_nodes[SCAN_NODES];
+static unsigned n_scan_nodes;
+static int scan_overflow; /* more message types than SCAN_NODES: the depth cannot be checked */
+static pthread_once_t scan_once = PTHREAD_ONCE_INIT;
+
+static const struct scan_node *scan_node_of(const ProtobufCMessageDescriptor *d)
+{
+	for (unsigned i = 0; i < n_scan_nodes; i++) {
+		if (scan_nodes[i].d == d)
+			return &scan_nodes[i];
+	}
+	return NULL;
+}
+
+static void scan_build(void)
+{
+	scan_nodes[0].d = &REQ_DESC;
+	n_scan_nodes = 1;
+	/* Breadth first: every message type reachable from the request gets a node. */
+	for (unsigned i = 0; i < n_scan_nodes; i++) {
+		const ProtobufCMessageDescriptor *d = scan_nodes[i].d;
+
+		for (unsigned f = 0; f < d->n_fields; f++) {
+			const ProtobufCFieldDescriptor *fd = &d->fields[f];
+			const struct scan_node *sub;
+
+			if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+				continue;
+			sub = scan_node_of(fd->descriptor);
+			if (!sub && n_scan_nodes == SCAN_NODES) {
+				scan_overflow = 1;
+				return;
+			}
+			if (!sub) {
+				scan_nodes[n_scan_nodes].d = fd->descriptor;
+				sub = &scan_nodes[n_scan_nodes++];
+			}
+			if (fd->id < SCAN_FIELDS)
+				scan_nodes[i].sub[fd->id] = sub;
+			else
+				scan_nodes[i].wide = 1;
+		}
+	}
+}
+
+/* The node of the message type of field id of n, or NULL when that field is no message. */
+static const struct scan_node *scan_sub(const struct scan_node *n, uint64_t id)
+{
+	const ProtobufCFieldDescriptor *f;
+	const struct scan_node *sub;
+
+	if (id < SCAN_FIELDS && (sub = n->sub[id]))
+		return sub;
+	if (!n->wide)
+		return NULL;
+	f = protobuf_c_message_descriptor_get_field(n->d, (unsigned)id);
+	if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	return scan_node_of(f->descriptor); /* there is one: scan_overflow is checked first */
+}
+
 /* Walks the wire format with the schema: framing errors and nesting deeper than allowed. */
-static int scan(const uint8_t *p, size_t len, const ProtobufCMessageDescriptor *d, int depth)
+static int scan(const uint8_t *p, size_t len, const struct scan_node *node, int depth)
 {
 	size_t i = 0;
 
@@ -78,10 +205,15 @@ static int scan(const uint8_t *p, size_t len, const ProtobufCMessageDescriptor *
 		return CT_ETOOBIG;
 	while (i < len) {
 		uint64_t key, n;
-		const ProtobufCFieldDescriptor *f;
+		const struct scan_node *sub;
 		int err;
 
-		if (read_varint(p, len, &i, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+		/* One-byte keys (field numbers below 16) are nearly all of them. */
+		if (p[i] < 0x80)
+			key = p[i++];
+		else if (read_varint(p, len, &i, &key))
+			return CT_EFORMAT;
+		if ((key >> 3) == 0 || (key >> 3) > UINT32_MAX)
 			return CT_EFORMAT;
 		switch (key & 7) {
 		case 0:
@@ -98,9 +230,9 @@ static int scan(const uint8_t *p, size_t len, const ProtobufCMessageDescriptor *
 		case 2:
 			if (read_varint(p, len, &i, &n) || n > len - i)
 				return CT_EFORMAT;
-			f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
-			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				err = scan(p + i, n, f->descriptor, depth + 1);
+			sub = scan_sub(node, key >> 3);
+			if (sub) {
+				err = scan(p + i, n, sub, depth + 1);
 				if (err)
 					return err;
 			}
@@ -371,11 +503,19 @@ int ct_otlp_proto_decode(const uint8_t *p, size_t len, struct ct_nbatch **out, c
 			 size_t errlen)
 {
 	ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free};
+	struct pb_arena pa = {0};
 	struct ct_nbatch *b;
 	pb_request *req;
 	int e;
 
-	e = scan(p, len, &REQ_DESC, 0);
+	pthread_once(&scan_once, scan_build);
+	if (scan_overflow) {
+		snprintf(err, errlen,
+			 "cannot check OTLP messages: the schema has more message types than "
+			 "SCAN_NODES in net/otlp_proto.c (a build problem: raise it)");
+		return CT_EFORMAT;
+	}
+	e = scan(p, len, &scan_nodes[0], 0);
 	if (e) {
 		snprintf(err, errlen,
 			 e == CT_ETOOBIG
@@ -387,7 +527,17 @@ int ct_otlp_proto_decode(const uint8_t *p, size_t len, struct ct_nbatch **out, c
 	e = ct_nbatch_new(&b, "otlp");
 	if (e)
 		return e;
-	alloc.allocator_data = &b->arena;
+	/*
+	 * One block for the whole request, parse tree and model: they take about PB_TREE_RATIO
+	 * times the bytes of the message (measured on SDK-like spans; more only costs a block).
+	 */
+	if (ct_arena_reserve(&b->arena, len * PB_TREE_RATIO + 1024)) {
+		ct_nbatch_free(b);
+		snprintf(err, errlen, "out of memory decoding the request");
+		return -ENOMEM;
+	}
+	pa.a = &b->arena;
+	alloc.allocator_data = &pa;
 	req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
 		&alloc, len, p);
 	if (!req) {

@@ -39,7 +39,30 @@ void ct_arena_fini(struct ct_arena *a)
 	memset(a, 0, sizeof(*a));
 }
 
-void *ct_arena_alloc(struct ct_arena *a, size_t n)
+/* Links a new block of cap bytes on top (or below the top for a big one-off). */
+static struct ct_arena_blk *arena_grow(struct ct_arena *a, size_t n, size_t cap)
+{
+	struct ct_arena_blk *b = malloc(sizeof(*b) + cap);
+
+	if (!b) {
+		a->oom = 1;
+		return NULL;
+	}
+	b->used = 0;
+	b->cap = cap;
+	if (a->head && n > ARENA_BLOCK / 2) {
+		/* A big one-off: keep the current block on top for small allocations. */
+		b->next = a->head->next;
+		a->head->next = b;
+	} else {
+		b->next = a->head;
+		a->head = b;
+	}
+	a->total += sizeof(*b) + cap;
+	return b;
+}
+
+void *ct_arena_alloc_raw(struct ct_arena *a, size_t n)
 {
 	struct ct_arena_blk *b = a->head;
 	void *p;
@@ -53,34 +76,48 @@ void *ct_arena_alloc(struct ct_arena *a, size_t n)
 		size_t grown = a->total < 1024		? 1024
 			       : a->total > ARENA_BLOCK ? ARENA_BLOCK
 							: a->total;
-		size_t cap = n > ARENA_BLOCK / 2 ? n : n > grown ? n : grown;
 
-		b = malloc(sizeof(*b) + cap);
-		if (!b) {
-			a->oom = 1;
+		b = arena_grow(a, n, n > ARENA_BLOCK / 2 ? n : n > grown ? n : grown);
+		if (!b)
 			return NULL;
-		}
-		b->used = 0;
-		b->cap = cap;
-		if (a->head && n > ARENA_BLOCK / 2) {
-			/* A big one-off: keep the current block on top for small allocations. */
-			b->next = a->head->next;
-			a->head->next = b;
-		} else {
-			b->next = a->head;
-			a->head = b;
-		}
-		a->total += sizeof(*b) + cap;
 	}
 	p = b->data + b->used;
 	b->used += n;
-	memset(p, 0, n);
 	return p;
+}
+
+void *ct_arena_alloc(struct ct_arena *a, size_t n)
+{
+	void *p = ct_arena_alloc_raw(a, n);
+
+	if (p)
+		memset(p, 0, n ? (n + 7) & ~(size_t)7 : 8);
+	return p;
+}
+
+int ct_arena_reserve(struct ct_arena *a, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	if (a->head && a->head->cap - a->head->used >= n)
+		return 0;
+	/* On top, whatever its size: the reservation is for the allocations that follow. */
+	struct ct_arena_blk *b = malloc(sizeof(*b) + n);
+
+	if (!b) {
+		a->oom = 1;
+		return -ENOMEM;
+	}
+	b->used = 0;
+	b->cap = n;
+	b->next = a->head;
+	a->head = b;
+	a->total += sizeof(*b) + n;
+	return 0;
 }
 
 char *ct_arena_strndup(struct ct_arena *a, const char *s, size_t n)
 {
-	char *p = ct_arena_alloc(a, n + 1);
+	char *p = ct_arena_alloc_raw(a, n + 1);
 
 	if (!p)
 		return NULL;

@@ -27,6 +27,16 @@ void ct_arena_init(struct ct_arena *a);
 void ct_arena_fini(struct ct_arena *a);
 /* n bytes aligned to 8, zeroed; NULL (and a->oom set) when out of memory. */
 void *ct_arena_alloc(struct ct_arena *a, size_t n);
+/*
+ * n bytes aligned to 8, NOT zeroed (for callers that write all of them, e.g. protobuf-c's
+ * unpacking); NULL (and a->oom set) when out of memory.
+ */
+void *ct_arena_alloc_raw(struct ct_arena *a, size_t n);
+/*
+ * Makes the next allocations up to n bytes in all come from one block (a decoder that knows
+ * roughly how much it will need makes one malloc instead of a dozen). Returns 0 or -ENOMEM.
+ */
+int ct_arena_reserve(struct ct_arena *a, size_t n);
 /* A NUL-terminated copy of s[0..n); NULL when out of memory. */
 char *ct_arena_strndup(struct ct_arena *a, const char *s, size_t n);
 

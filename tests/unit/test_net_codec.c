@@ -327,6 +327,98 @@ TEST(proto_depth_limit)
 	free(body);
 }
 
+/*
+ * Messages of many fields: protobuf-c scans the fields of each into slabs (16 on its stack,
+ * then 32, 64, ... from the allocator) that the decoder hands out again once freed. Here the
+ * scope's slab (30 spans) is in use while every span takes and gives back its own of the
+ * same size: every value must come out as it went in.
+ */
+TEST(proto_many_fields)
+{
+	enum { N_SPANS = 30, N_ATTRS = 40, N_EVENTS = 20 };
+	Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+		OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
+		OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+	Opentelemetry__Proto__Trace__V1__ScopeSpans ss =
+		OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+	Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
+	Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
+	static Opentelemetry__Proto__Trace__V1__Span spans[N_SPANS], *sp[N_SPANS];
+	static Opentelemetry__Proto__Trace__V1__Span__Event ev[N_SPANS][N_EVENTS],
+		*evp[N_SPANS][N_EVENTS];
+	static kv_t kv[N_SPANS][N_ATTRS], *kvp[N_SPANS][N_ATTRS];
+	static any_t av[N_SPANS][N_ATTRS];
+	static char keys[N_SPANS][N_ATTRS][16], vals[N_SPANS][N_ATTRS][16],
+		names[N_SPANS][N_EVENTS][16];
+	static uint8_t ids[N_SPANS][8];
+	struct ct_nbatch *b = NULL;
+	char err[256];
+	uint8_t *buf;
+	size_t len;
+	int bad = 0;
+
+	for (int i = 0; i < N_SPANS; i++) {
+		opentelemetry__proto__trace__v1__span__init(&spans[i]);
+		sp[i] = &spans[i];
+		memcpy(ids[i], SID, 8);
+		ids[i][7] = (uint8_t)(i + 1);
+		spans[i].trace_id = (ProtobufCBinaryData){16, (uint8_t *)TID};
+		spans[i].span_id = (ProtobufCBinaryData){8, ids[i]};
+		spans[i].name = "many";
+		for (int k = 0; k < N_ATTRS; k++) {
+			opentelemetry__proto__common__v1__key_value__init(&kv[i][k]);
+			opentelemetry__proto__common__v1__any_value__init(&av[i][k]);
+			snprintf(keys[i][k], sizeof(keys[i][k]), "k%d", k);
+			snprintf(vals[i][k], sizeof(vals[i][k]), "v%d.%d", i, k);
+			av[i][k].value_case =
+				OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+			av[i][k].string_value = vals[i][k];
+			kv[i][k].key = keys[i][k];
+			kv[i][k].value = &av[i][k];
+			kvp[i][k] = &kv[i][k];
+		}
+		spans[i].n_attributes = N_ATTRS;
+		spans[i].attributes = kvp[i];
+		for (int k = 0; k < N_EVENTS; k++) {
+			opentelemetry__proto__trace__v1__span__event__init(&ev[i][k]);
+			snprintf(names[i][k], sizeof(names[i][k]), "e%d.%d", i, k);
+			ev[i][k].name = names[i][k];
+			ev[i][k].time_unix_nano = (uint64_t)(i * 100 + k);
+			evp[i][k] = &ev[i][k];
+		}
+		spans[i].n_events = N_EVENTS;
+		spans[i].events = evp[i];
+	}
+	ss.n_spans = N_SPANS;
+	ss.spans = sp;
+	rs.n_scope_spans = 1;
+	rs.scope_spans = &ssp;
+	req.n_resource_spans = 1;
+	req.resource_spans = &rsp;
+	len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+		&req);
+	buf = malloc(len);
+	opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf);
+	CHECK_INT(ct_otlp_proto_decode(buf, len, &b, err, sizeof(err)), 0);
+	CHECK_INT(b->n_spans, N_SPANS);
+	for (uint32_t i = 0; i < b->n_spans && i < N_SPANS; i++) {
+		const struct ct_nspan *s = &b->spans[i];
+
+		bad += s->attrs.n != N_ATTRS || s->n_events != N_EVENTS || s->span_id[7] != i + 1;
+		for (uint32_t k = 0; k < s->attrs.n && k < N_ATTRS; k++)
+			bad += strcmp(s->attrs.v[k].key, keys[i][k]) ||
+			       s->attrs.v[k].v.type != CT_NVAL_STR ||
+			       strcmp(s->attrs.v[k].v.s, vals[i][k]);
+		for (uint32_t k = 0; k < s->n_events && k < N_EVENTS; k++)
+			bad += strcmp(s->events[k].name, names[i][k]) ||
+			       s->events[k].time_ns != (uint64_t)(i * 100 + k);
+	}
+	CHECK_INT(bad, 0);
+	ct_nbatch_free(b);
+	free(buf);
+}
+
 TEST(proto_encode_roundtrip)
 {
 	uint8_t *p;
@@ -577,6 +669,7 @@ int main(void)
 	RUN(proto_decode);
 	RUN(proto_partial_and_malformed);
 	RUN(proto_depth_limit);
+	RUN(proto_many_fields);
 	RUN(proto_encode_roundtrip);
 	RUN(proto_response);
 	RUN(json_decode);

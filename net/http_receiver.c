@@ -45,7 +45,7 @@ struct ct_receiver {
 	struct MHD_Daemon *otlp, *zipkin;
 	int otlp_port, zipkin_port;
 	_Atomic uint64_t requests, spans, rejected_spans, bytes, malformed, too_large, bad_type,
-		too_slow, not_found, busy, aborted;
+		too_slow, not_found, busy, busy_undecoded, aborted;
 	_Atomic uint64_t busy_logged_ns, busy_unlogged; /* 503s are logged once a second */
 };
 
@@ -462,6 +462,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			ct_buf_fini(&q->body);
 			return MHD_YES;
 		}
+		/* The declared length (within max_body) in one allocation, not a dozen doublings. */
+		if (!q->body.cap && q->declared != UINT64_MAX)
+			ct_buf_reserve(&q->body, (size_t)q->declared);
 		ct_buf_append(&q->body, upload_data, n);
 		if (q->body.oom) {
 			q->refuse = 503;
@@ -478,6 +481,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->refuse == 503) {
 		atomic_fetch_add(&r->busy, 1);
 		return send_error(r, c, q, 503, 1, "out of memory buffering the body");
+	}
+	if (r->o.admit && r->o.admit(r->o.admit_arg, q->body.len) == CT_EFULL) {
+		atomic_fetch_add(&r->busy, 1);
+		atomic_fetch_add(&r->busy_undecoded, 1);
+		return send_error(r, c, q, 503, 0, "span buffer full: retry after 1 s");
 	}
 	return finish(r, c, q);
 }
@@ -619,6 +627,7 @@ void ct_receiver_stats(const struct ct_receiver *r, struct ct_receiver_stats *st
 	st->too_slow = atomic_load(&r->too_slow);
 	st->not_found = atomic_load(&r->not_found);
 	st->busy = atomic_load(&r->busy);
+	st->busy_undecoded = atomic_load(&r->busy_undecoded);
 	st->aborted = atomic_load(&r->aborted);
 }
 

@@ -26,6 +26,17 @@ struct ct_receiver;
  */
 typedef int (*ct_receiver_sink_fn)(void *arg, struct ct_nbatch *b);
 
+/*
+ * Asked on a receiver thread when a request's body is complete, before it is gunzipped and
+ * decoded: whether the sink would take a batch now. Returns 0 to go on, or CT_EFULL to have the
+ * request answered 503 + Retry-After, as when the sink refuses, but without decoding it: under
+ * overload nothing is spent on requests that are refused anyway. The body has been read, so the
+ * connection stays open for the client's next request. bytes: the body's size as received
+ * (compressed when gzip). Must be cheap and must not block. A 0 that turns out wrong is harmless
+ * (the sink still refuses); a CT_EFULL costs the client a retry.
+ */
+typedef int (*ct_receiver_admit_fn)(void *arg, size_t bytes);
+
 /* One line per refused/abandoned request or problem; no newline. Called on receiver threads. */
 typedef void (*ct_receiver_log_fn)(void *arg, const char *line);
 
@@ -40,6 +51,8 @@ struct ct_receiver_opts {
 	unsigned threads; /* per listener; 0 = 1 */
 	ct_receiver_sink_fn sink;
 	void *sink_arg;
+	ct_receiver_admit_fn admit; /* NULL: every complete body is decoded */
+	void *admit_arg;
 	ct_receiver_log_fn log; /* NULL: stderr */
 	void *log_arg;
 };
@@ -55,6 +68,7 @@ struct ct_receiver_stats {
 	uint64_t too_slow; /* 408 */
 	uint64_t not_found; /* 404 / 405 */
 	uint64_t busy; /* 503 */
+	uint64_t busy_undecoded; /* of busy: refused by admit, before decoding */
 	uint64_t aborted; /* client vanished mid-request, or idle timeout */
 };
 

@@ -4,7 +4,9 @@
  * gzip) and Zipkin requests, and every kind of bad input the OTLP/HTTP specification names:
  * malformed bodies (400), wrong content type (415), over the limit (413), a client sending
  * one byte a second (408), clients vanishing mid-body (closed, logged) -- while other clients
- * keep being served. Responses are parsed as the protocol says (Status / partial success).
+ * keep being served; and requests refused for a full sink before their body is decoded (admit),
+ * on a connection that stays open. Responses are parsed as the protocol says (Status / partial
+ * success).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +42,31 @@ static int sink(void *arg, struct ct_nbatch *b)
 	pthread_mutex_unlock(&mu);
 	ct_nbatch_free(b);
 	return 0;
+}
+
+/* admit: refuses while refusing is set; remembers what it was asked. */
+static int refusing;
+static uint64_t admit_calls;
+static size_t admit_bytes;
+
+static int admit(void *arg, size_t bytes)
+{
+	int e;
+
+	(void)arg;
+	pthread_mutex_lock(&mu);
+	admit_calls++;
+	admit_bytes = bytes;
+	e = refusing ? CT_EFULL : 0;
+	pthread_mutex_unlock(&mu);
+	return e;
+}
+
+static void set_refusing(int on)
+{
+	pthread_mutex_lock(&mu);
+	refusing = on;
+	pthread_mutex_unlock(&mu);
 }
 
 static void log_line(void *arg, const char *line)
@@ -153,11 +180,10 @@ static void read_resp(int fd, struct resp *r)
 	ct_buf_fini(&in);
 }
 
-/* One request on a new connection: head (without the blank line) + body. */
-static void request(int port, const char *path, const char *extra_headers, const void *body,
-		    size_t len, int chunked, struct resp *r)
+/* One request on connection fd, left open: head (without the blank line) + body. */
+static void request_on(int fd, const char *path, const char *extra_headers, const void *body,
+		       size_t len, int chunked, struct resp *r)
 {
-	int fd = connect_to(port);
 	struct ct_buf req;
 
 	memset(r, 0, sizeof(*r));
@@ -184,7 +210,17 @@ static void request(int port, const char *path, const char *extra_headers, const
 	send_all(fd, req.data, req.len);
 	read_resp(fd, r);
 	ct_buf_fini(&req);
-	close(fd);
+}
+
+/* One request on a new connection. */
+static void request(int port, const char *path, const char *extra_headers, const void *body,
+		    size_t len, int chunked, struct resp *r)
+{
+	int fd = connect_to(port);
+
+	request_on(fd, path, extra_headers, body, len, chunked, r);
+	if (fd >= 0)
+		close(fd);
 }
 
 static const char good_json[] =
@@ -509,6 +545,61 @@ TEST(vanishing_clients)
 	ct_buf_fini(&r.body);
 }
 
+/*
+ * The admit callback: while it refuses, complete requests are answered 503 + Retry-After
+ * without being decoded (a malformed body gets 503, not 400; the sink sees nothing), on a
+ * connection that stays usable: the next request on it is decoded and taken.
+ */
+TEST(admit_before_decoding)
+{
+	static const char garbage[] = "\xff\xff\xff\xff this is no protobuf message";
+	struct ct_receiver_stats st0, st1;
+	char body[1024];
+	int n = snprintf(body, sizeof(body), good_json, "admitted", "");
+	uint64_t spans0 = spans_now(), calls0;
+	int fd = connect_to(otlp_port);
+	struct resp r;
+
+	CHECK(fd >= 0);
+	ct_receiver_stats(rcv, &st0);
+	set_refusing(1);
+	pthread_mutex_lock(&mu);
+	calls0 = admit_calls;
+	pthread_mutex_unlock(&mu);
+	request_on(fd, "/v1/traces", "Content-Type: application/x-protobuf\r\n", garbage,
+		   sizeof(garbage) - 1, 0, &r);
+	CHECK_INT(r.status, 503);
+	CHECK(strstr(r.headers, "Retry-After: 1") != NULL);
+	CHECK(strcasestr(r.headers, "Connection: close") == NULL);
+	ct_buf_fini(&r.body);
+	pthread_mutex_lock(&mu);
+	CHECK_INT(admit_calls, calls0 + 1);
+	CHECK_INT(admit_bytes, sizeof(garbage) - 1);
+	pthread_mutex_unlock(&mu);
+	/* A good request in chunks on the same connection: refused too, nothing sunk. */
+	request_on(fd, "/v1/traces", "Content-Type: application/json\r\n", body, (size_t)n, 1, &r);
+	CHECK_INT(r.status, 503);
+	ct_buf_fini(&r.body);
+	CHECK_INT(spans_now(), spans0);
+	/* Room again: the same connection's next request is decoded and handed over. */
+	set_refusing(0);
+	request_on(fd, "/v1/traces", "Content-Type: application/json\r\n", body, (size_t)n, 0, &r);
+	CHECK_INT(r.status, 200);
+	ct_buf_fini(&r.body);
+	CHECK_INT(spans_now(), spans0 + 1);
+	pthread_mutex_lock(&mu);
+	CHECK(!strcmp(last_name, "admitted"));
+	CHECK_INT(admit_calls, calls0 + 3);
+	pthread_mutex_unlock(&mu);
+	ct_receiver_stats(rcv, &st1);
+	CHECK_INT(st1.busy - st0.busy, 2);
+	CHECK_INT(st1.busy_undecoded - st0.busy_undecoded, 2);
+	CHECK_INT(st1.malformed, st0.malformed);
+	CHECK_INT(st1.requests - st0.requests, 1);
+	CHECK(log_has("503: span buffer full: retry after 1 s"));
+	close(fd);
+}
+
 TEST(stats)
 {
 	struct ct_receiver_stats st;
@@ -532,6 +623,7 @@ int main(void)
 				     .body_timeout_ms = 1500,
 				     .idle_timeout_s = 2,
 				     .sink = sink,
+				     .admit = admit,
 				     .log = log_line};
 	char err[256];
 
@@ -548,6 +640,7 @@ int main(void)
 	RUN(too_large);
 	RUN(slow_client_and_others_served);
 	RUN(vanishing_clients);
+	RUN(admit_before_decoding);
 	RUN(stats);
 	ct_receiver_stop(rcv);
 	ct_buf_fini(&logbuf);

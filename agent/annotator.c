@@ -22,6 +22,7 @@
 #include "crosstrace/crosstrace.h"
 #include "format/trace_reader.h"
 #include "log.h"
+#include "msort.h"
 #include "util/clock.h"
 
 #define EXPIRE_MARGIN_NS 100000000ull /* past the analysis' loss grace (50 ms) */
@@ -72,6 +73,11 @@ struct ct_annotator {
 	uint32_t *native_res; /* pid per resource of native */
 	struct sblk *s_first, *s_cur; /* scratch blocks (see scratch_alloc), the one in use */
 	size_t s_used; /* bytes used of s_cur */
+	/* The last process-wide attribution text (in the scratch; NULL after a rewind): the
+	 * spans of one process share it. */
+	const char *attr_text;
+	size_t attr_len;
+	int32_t attr_pid;
 };
 
 /* ---- output list ---- */
@@ -105,11 +111,21 @@ static int cmp_out(const void *x, const void *y)
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
+static inline int out_less(const struct out *a, const struct out *b)
+{
+	if (a->b != b->b)
+		return (uintptr_t)a->b < (uintptr_t)b->b;
+	return a->idx < b->idx;
+}
+
+CT_MSORT_DEFINE(out_sort, struct out, out_less)
+
 static void scratch_rewind(struct ct_annotator *a);
 
 /* Submits everything listed, one exporter call per batch, then releases received spans. */
 static void flush_out(struct ct_annotator *a)
 {
+	struct out *tmp;
 	uint32_t *idx = NULL;
 	size_t i = 0;
 
@@ -117,7 +133,12 @@ static void flush_out(struct ct_annotator *a)
 		scratch_rewind(a);
 		return;
 	}
-	qsort(a->outs, a->n_out, sizeof(*a->outs), cmp_out);
+	tmp = malloc((a->n_out / 2 + 1) * sizeof(*tmp));
+	if (tmp)
+		out_sort(a->outs, tmp, a->n_out);
+	else
+		qsort(a->outs, a->n_out, sizeof(*a->outs), cmp_out);
+	free(tmp);
 	idx = malloc(a->n_out * sizeof(*idx));
 	while (i < a->n_out) {
 		struct ct_nbatch *b = a->outs[i].b;
@@ -329,6 +350,7 @@ static void scratch_rewind(struct ct_annotator *a)
 	}
 	a->s_cur = NULL;
 	a->s_used = 0;
+	a->attr_text = NULL;
 }
 
 static void scratch_free(struct ct_annotator *a)
@@ -449,8 +471,14 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 	if (v->tid > 0) {
 		ATTR_LIT(l, "crosstrace.attribution", "thread");
 	} else {
-		len = ct_anntext_attribution(buf, sizeof(buf), (int)v->pid);
-		attr_text(a, l, "crosstrace.attribution", buf, len);
+		if (!a->attr_text || a->attr_pid != v->pid) {
+			len = ct_anntext_attribution(buf, sizeof(buf), (int)v->pid);
+			a->attr_text = scratch_str(a, buf, len);
+			a->attr_len = len;
+			a->attr_pid = v->pid;
+		}
+		if (a->attr_text)
+			attr_str(l, "crosstrace.attribution", a->attr_text, a->attr_len);
 	}
 	attr_int(l, "crosstrace.time_uncertainty_ns", (int64_t)uncertainty);
 	for (unsigned c = 0; c < CT_CAT_N; c++)

@@ -15,6 +15,7 @@
 
 #include "crosstrace/crosstrace.h"
 #include "feed.h"
+#include "msort.h"
 #include "util/clock.h"
 
 struct ct_feed_batch {
@@ -322,37 +323,7 @@ static inline int rec_less(const struct rec *x, const struct rec *y)
 	return x->seq < y->seq;
 }
 
-/*
- * Sorts v[0..n) with tmp (n / 2 records at least) as the other array: a merge sort with the
- * comparison inlined (qsort calls rec_cmp through a pointer per comparison), which skips
- * merging halves already in order (records come in batches, each mostly in time order).
- */
-static void rec_sort(struct rec *v, struct rec *tmp, size_t n)
-{
-	size_t h = n / 2, i = 0, j = h, k = 0;
-
-	if (n <= 16) {
-		for (size_t a = 1; a < n; a++) {
-			struct rec x = v[a];
-			size_t b = a;
-
-			for (; b > 0 && rec_less(&x, &v[b - 1]); b--)
-				v[b] = v[b - 1];
-			v[b] = x;
-		}
-		return;
-	}
-	rec_sort(v, tmp, h);
-	rec_sort(v + h, tmp, n - h);
-	if (!rec_less(&v[h], &v[h - 1]))
-		return; /* already in order */
-	/* The first half moves out; the merge fills v from the front, never passing j. */
-	memcpy(tmp, v, h * sizeof(*v));
-	while (i < h && j < n)
-		v[k++] = rec_less(&v[j], &tmp[i]) ? v[j++] : tmp[i++];
-	while (i < h)
-		v[k++] = tmp[i++];
-}
+CT_MSORT_DEFINE(rec_sort, struct rec, rec_less)
 
 /* ---- events (annotator thread) ---- */
 

@@ -77,10 +77,11 @@ static int chain_has(struct frame *f, uint64_t id, uint64_t tok)
 	return in;
 }
 
-/* tok: the sweep's token to remember chains by, or 0. */
-static enum rel relation(const struct piece *pc, uint64_t id, uint64_t tok)
+/* Of the scopes town (the thread's) and proc (the process-wide one then). tok: the sweep's
+ * token to remember chains by, or 0. */
+static enum rel relation(struct frame *town, struct frame *proc, uint64_t id, uint64_t tok)
 {
-	struct frame *own = fr_resolve(pc->iv.own), *f = own ? own : fr_resolve(pc->proc);
+	struct frame *own = fr_resolve(town), *f = own ? own : fr_resolve(proc);
 	int in;
 
 	if (!f || (f->flags & FR_FLOOR))
@@ -91,7 +92,7 @@ static enum rel relation(const struct piece *pc, uint64_t id, uint64_t tok)
 	if (in)
 		return in > 0 ? REL_CHILD : REL_NONE;
 	/* A process-wide span is the parent of what threads make current themselves. */
-	if (own && chain_has(fr_resolve(pc->proc), id, tok) > 0)
+	if (own && chain_has(fr_resolve(proc), id, tok) > 0)
 		return REL_CHILD;
 	return REL_NONE;
 }
@@ -108,15 +109,16 @@ struct relmemo {
 	} e[16];
 };
 
-static enum rel relation_memo(struct relmemo *m, const struct piece *pc, uint64_t id, uint64_t tok)
+static enum rel relation_memo(struct relmemo *m, struct frame *own, struct frame *proc, uint64_t id,
+			      uint64_t tok)
 {
-	uintptr_t h = ((uintptr_t)pc->iv.own ^ (uintptr_t)pc->proc * 31u) >> 4;
+	uintptr_t h = ((uintptr_t)own ^ (uintptr_t)proc * 31u) >> 4;
 	unsigned k = (unsigned)(h ^ h >> 4) & 15u;
 
-	if (m->e[k].own != pc->iv.own || m->e[k].proc != pc->proc) {
-		m->e[k].own = pc->iv.own;
-		m->e[k].proc = pc->proc;
-		m->e[k].rel = relation(pc, id, tok);
+	if (m->e[k].own != own || m->e[k].proc != proc) {
+		m->e[k].own = own;
+		m->e[k].proc = proc;
+		m->e[k].rel = relation(own, proc, id, tok);
 	}
 	return m->e[k].rel;
 }
@@ -354,17 +356,21 @@ CT_VEC_DEF(cursor_vec, struct cursor);
 struct cursor {
 	const struct thread *t;
 	uint64_t lo, hi; /* where this thread may count for the span */
-	struct piece pc; /* current piece (pc.i NOIDX: none yet) */
-	/* cache for interval ci (the category does not depend on the process-wide scope) */
+	uint32_t i; /* current interval */
+	/* its process-wide scope through time: the sweep needs only the scope at each instant,
+	 * so it reads the timeline beside the intervals rather than in pieces (a wait's end,
+	 * which pieces place, does not change a category) */
+	struct tlcur tl;
+	/* cache for interval ci */
 	uint32_t ci;
 	unsigned cat;
 	int32_t by;
 	uint64_t key;
-	/* the span's relation to the piece of interval ri that starts at rs: the scope chains of
-	 * every piece are walked once, not once per step of the sweep (steps are the boundaries
-	 * of all threads) */
+	/* the span's relation to interval ri under process-wide scope rproc: the scope chains
+	 * of every interval are walked once, not once per step of the sweep (steps are the
+	 * boundaries of all threads) */
 	uint32_t ri;
-	uint64_t rs;
+	struct frame *rproc;
 	enum rel rel;
 };
 
@@ -436,7 +442,8 @@ static void add_sc(struct ct_partial *p, struct span *s, const char *phase, uint
 	e->count += (uint64_t)count;
 }
 
-static int add_cursor(struct cursor_vec *cs, const struct thread *t, uint64_t lo, uint64_t hi)
+static int add_cursor(const struct ct_partial *p, struct cursor_vec *cs, const struct thread *t,
+		      uint64_t lo, uint64_t hi)
 {
 	struct cursor *c;
 
@@ -456,9 +463,10 @@ static int add_cursor(struct cursor_vec *cs, const struct thread *t, uint64_t lo
 	c->t = t;
 	c->lo = lo;
 	c->hi = hi;
-	c->pc.i = NOIDX;
+	c->i = NOIDX;
 	c->ci = NOIDX;
 	c->ri = NOIDX;
+	tl_cursor_init(p, t, &c->tl);
 	return 0;
 }
 
@@ -478,16 +486,53 @@ static void collect_threads(struct ct_partial *p, const struct span *s, uint64_t
 		 * is still current; the scope chains say where it is current. */
 		uint64_t hi = to;
 
-		if (add_cursor(cs, th_find(p, st->tid), lo, hi))
+		if (add_cursor(p, cs, th_find(p, st->tid), lo, hi))
 			p->oom++;
 	}
 	if (s->flags & SP_PROCWIDE) {
 		struct proc *pr = pr_find(p, s->pid);
 
 		for (uint32_t i = 0; pr && i < pr->tids.n; i++)
-			if (add_cursor(cs, pr_thread(p, pr, i), from, to))
+			if (add_cursor(p, cs, pr_thread(p, pr, i), from, to))
 				p->oom++;
 	}
+}
+
+/*
+ * Where a process-wide span's sweep may take a shortcut: from *after on, while every cursor's
+ * thread exists (and is past its first_ev), is in the process and has no scope of its own, all
+ * of them relate to the span alike, through the process' scope alone (returned; NULL: never).
+ */
+static const struct proc *shortcut_from(const struct ct_partial *p, const struct span *s,
+					const struct cursor_vec *cs, uint64_t *after,
+					uint64_t *until)
+{
+	const struct proc *pr = pr_find(p, s->pid);
+
+	*after = 0;
+	*until = NO_END;
+	if (!pr || !pr->tl.n || !cs->n)
+		return NULL;
+	for (uint32_t k = 0; k < cs->n; k++) {
+		const struct cursor *c = &cs->v[k];
+		const struct thread *t = c->t;
+		uint32_t i = th_iv_at(t, c->lo);
+
+		if (c->tl.pr != pr)
+			return NULL;
+		for (i = i == NOIDX ? 0 : i; i < t->iv.n && t->iv.v[i].start < c->hi; i++)
+			if (t->iv.v[i].own)
+				return NULL;
+		if (c->lo > *after)
+			*after = c->lo;
+		if (t->iv.v[0].start > *after)
+			*after = t->iv.v[0].start;
+		if (t->first_ev > *after)
+			*after = t->first_ev;
+		if (c->hi < *until)
+			*until = c->hi;
+	}
+	return pr;
 }
 
 void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
@@ -498,7 +543,8 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 	struct relmemo memo;
 	/* Memos pay off only for process-wide spans (every thread, deep chains). */
 	int pw = (s->flags & SP_PROCWIDE) != 0;
-	uint64_t tok;
+	uint64_t tok, sc_after = 0, sc_until = 0;
+	struct tlcur ptl;
 
 	if (to > s->end)
 		to = s->end;
@@ -506,6 +552,17 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 		return;
 	collect_threads(p, s, from, to, &cs);
 	tok = pw ? sweep_token() : 0;
+	if (pw) {
+		const struct proc *pr = shortcut_from(p, s, &cs, &sc_after, &sc_until);
+
+		if (pr) {
+			/* The process' own view of its timeline (no thread's first_ev). */
+			tl_cursor_init(p, cs.v[0].t, &ptl);
+			ptl.from = 0;
+		} else {
+			sc_until = 0;
+		}
+	}
 	/* (NULL, NULL) is a real key: empty entries hold one no interval has. */
 	for (unsigned k = 0; pw && k < 16; k++) {
 		memo.e[k].own = (const struct frame *)&memo;
@@ -521,9 +578,31 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 
 		if (pi < s->events.n && s->events.v[pi].ev_ts < next)
 			next = s->events.v[pi].ev_ts;
+		if (t >= sc_after && t < sc_until) {
+			/* Every thread carries the process' scope alone: unless the span is the
+			 * innermost there, no thread's state matters until that scope changes
+			 * (the steps of a process-wide span are mostly its process' scope
+			 * changes, a few per microsecond under load, not its threads'). */
+			struct frame *pf = tl_cursor_at(&ptl, t);
+			enum rel prel = relation_memo(&memo, NULL, pf, s->id, tok);
+
+			if (prel != REL_INNER) {
+				if (ptl.next < next)
+					next = ptl.next;
+				if (sc_until < next)
+					next = sc_until;
+				s->cat[prel == REL_CHILD ? CT_CAT_CHILDREN : CT_CAT_INACTIVE] +=
+					next - t;
+				t = next;
+				while (pi < s->events.n && s->events.v[pi].ev_ts <= t)
+					pi++;
+				continue;
+			}
+		}
 		for (uint32_t k = 0; k < cs.n; k++) {
 			struct cursor *c = &cs.v[k];
 			const struct ival *iv;
+			struct frame *pf;
 			uint64_t end;
 			enum rel rel;
 
@@ -536,31 +615,39 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 				continue;
 			if (c->hi < next)
 				next = c->hi;
-			if (!th_piece_seek(p, c->t, t, NO_END, &c->pc)) {
+			if (c->i == NOIDX || c->t->iv.v[c->i].start > t)
+				c->i = th_iv_at(c->t, t);
+			else
+				while (c->i + 1 < c->t->iv.n && c->t->iv.v[c->i + 1].start <= t)
+					c->i++;
+			if (c->i == NOIDX) {
 				/* The thread did not exist yet. */
 				if (c->t->iv.v[0].start < next)
 					next = c->t->iv.v[0].start;
 				continue;
 			}
-			iv = &c->pc.iv;
-			end = c->pc.end;
+			iv = &c->t->iv.v[c->i];
+			end = iv_end(c->t, c->i, NO_END);
 			if (end < next)
 				next = end;
-			if (c->ri != c->pc.i || c->rs != iv->start) {
-				c->rel = pw ? relation_memo(&memo, &c->pc, s->id, tok)
-					    : relation(&c->pc, s->id, 0);
-				c->ri = c->pc.i;
-				c->rs = iv->start;
+			pf = tl_cursor_at(&c->tl, t);
+			if (c->tl.next < next)
+				next = c->tl.next;
+			if (c->ri != c->i || c->rproc != pf) {
+				c->rel = pw ? relation_memo(&memo, iv->own, pf, s->id, tok)
+					    : relation(iv->own, pf, s->id, 0);
+				c->ri = c->i;
+				c->rproc = pf;
 			}
 			rel = c->rel;
 			if (rel == REL_CHILD)
 				child = 1;
 			if (rel != REL_INNER)
 				continue;
-			if (c->ci != c->pc.i) {
+			if (c->ci != c->i) {
 				c->cat = an_classify(p, c->t, iv, NULL, 0, &c->by);
 				c->key = an_cause_key(c->t, iv, c->cat, 0);
-				c->ci = c->pc.i;
+				c->ci = c->i;
 			}
 			if (!best || rank(c->cat) < rank(best->cat) ||
 			    (rank(c->cat) == rank(best->cat) && c->t->tid < best->t->tid))
@@ -569,7 +656,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 		if (next <= t)
 			next = t + 1; /* cannot happen with consistent intervals; never loop */
 		if (best) {
-			const struct ival *iv = &best->pc.iv;
+			const struct ival *iv = &best->t->iv.v[best->i];
 			const struct screc *r = th_sc(best->t, iv->sc);
 			const char *phase = pi ? s->events.v[pi - 1].name : NULL;
 

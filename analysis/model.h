@@ -574,6 +574,9 @@ struct piece {
 	uint64_t end; /* the piece's end (`now` for the open interval's last piece) */
 	uint64_t iv_end; /* the interval's end */
 	uint32_t i; /* the interval's index */
+	/* where the next piece is found without a search: the timeline entry that gives proc
+	 * (NOIDX: tl_before, or no timeline) and the one that ends the piece (NOIDX: none) */
+	uint32_t k, kend;
 };
 /* The piece of interval i of t containing ts (clamped to the interval); now: the open
  * interval's end. */
@@ -586,6 +589,19 @@ int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t n
  * starts at or before ts; 0 (pc->i NOIDX) when t has no interval there yet. */
 int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,
 		  struct piece *pc);
+/* A reader of the process-wide scope of one thread moving forward in time (the sweep). */
+struct tlcur {
+	const struct proc *pr; /* the thread's process, NULL when none */
+	uint64_t from; /* the thread's first_ev: the scope before it is the one then */
+	uint32_t k; /* the entry in force (NOIDX: before the first) */
+	uint64_t next; /* when the next entry takes over (NO_END: none) */
+	struct frame *val; /* the scope (resolved, borrowed), or NULL */
+	uint8_t started;
+};
+void tl_cursor_init(const struct ct_partial *p, const struct thread *t, struct tlcur *c);
+/* The process-wide scope of the thread at ts (not before the last ts asked); c->next says
+ * until when it holds. */
+struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts);
 /* Appends "from ts on, top" to pr's timeline (taking a reference). */
 void pr_scope_changed(struct ct_partial *p, struct proc *pr, uint64_t ts, struct frame *top);
 /* Drops the entries of pr's timeline before the one that covers horizon. */

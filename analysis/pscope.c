@@ -63,20 +63,51 @@ static uint32_t tl_at(const struct proc *pr, uint64_t at)
 	return lo;
 }
 
+static inline const struct proc *proc_of_thread(const struct ct_partial *p, const struct thread *t)
+{
+	const struct proc *pr = t->pr ? t->pr : t->pid > 0 ? pr_find(p, t->pid) : NULL;
+
+	return pr && pr->pid == t->pid ? pr : NULL;
+}
+
+/* The piece's end: the first change of the resolved scope after entry k, before re. */
+static void piece_end(const struct proc *pr, uint32_t k, uint64_t re, struct piece *pc)
+{
+	pc->end = re;
+	pc->kend = NOIDX;
+	for (uint32_t j = k == NOIDX ? 0 : k + 1; j < pr->tl.n && pr->tl.v[j].ts < re; j++) {
+		if (tl_val(pr, j) != tl_val(pr, j ? j - 1 : NOIDX)) {
+			pc->end = pr->tl.v[j].ts;
+			pc->kend = j;
+			break;
+		}
+	}
+	if (pc->end < re && (pc->iv.state == TS_BLOCKED || pc->iv.state == TS_UNKNOWN)) {
+		/* How a wait ended is its last piece's. */
+		pc->iv.flags &= (uint8_t) ~(IV_WOKEN | IV_WAKE_IRQ);
+		pc->iv.other = 0;
+	}
+}
+
+static void piece_init(const struct thread *t, uint32_t i, uint64_t now, struct piece *pc)
+{
+	pc->iv = t->iv.v[i];
+	pc->i = i;
+	pc->iv_end = iv_end(t, i, now);
+	pc->end = pc->iv_end;
+	pc->proc = NULL;
+	pc->k = pc->kend = NOIDX;
+}
+
 void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
 		 uint64_t now, struct piece *pc)
 {
-	const struct ival *iv = &t->iv.v[i];
-	const struct proc *pr = t->pr ? t->pr : t->pid > 0 ? pr_find(p, t->pid) : NULL;
-	uint64_t rs = iv->start, re = iv_end(t, i, now), lo, at;
+	const struct proc *pr = proc_of_thread(p, t);
+	uint64_t rs = t->iv.v[i].start, lo, at;
 	uint32_t k;
 
-	pc->iv = *iv;
-	pc->i = i;
-	pc->iv_end = re;
-	pc->end = re;
-	pc->proc = NULL;
-	if (!pr || pr->pid != t->pid)
+	piece_init(t, i, now, pc);
+	if (!pr)
 		return;
 	if (!pr->tl.n) {
 		pc->proc = fr_resolve(pr->tl_before);
@@ -89,6 +120,7 @@ void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i,
 	lo = rs > t->first_ev ? rs : t->first_ev;
 	at = ts > lo ? ts : lo;
 	k = tl_at(pr, at);
+	pc->k = k;
 	pc->proc = tl_val(pr, k);
 	/* The piece's start: the last change of the (resolved) scope after lo, up to ts. */
 	for (uint32_t j = k; j != NOIDX && pr->tl.v[j].ts > lo; j--) {
@@ -98,30 +130,96 @@ void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i,
 			break;
 		}
 	}
-	for (uint32_t j = k == NOIDX ? 0 : k + 1; j < pr->tl.n && pr->tl.v[j].ts < re; j++) {
-		if (tl_val(pr, j) != tl_val(pr, j ? j - 1 : NOIDX)) {
-			pc->end = pr->tl.v[j].ts;
-			break;
-		}
-	}
-	if (pc->end < re && (iv->state == TS_BLOCKED || iv->state == TS_UNKNOWN)) {
-		/* How a wait ended is its last piece's. */
-		pc->iv.flags &= (uint8_t) ~(IV_WOKEN | IV_WAKE_IRQ);
-		pc->iv.other = 0;
-	}
+	piece_end(pr, k, pc->iv_end, pc);
 }
 
 int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
 		  struct piece *pc)
 {
+	const struct proc *pr;
+	uint64_t at;
+	uint32_t k;
+
 	if (pc->end < pc->iv_end) {
-		th_piece_at(p, t, pc->i, pc->end, now, pc);
+		/* The next piece of the same interval starts at the change that ended this one
+		 * (after every change of that instant). */
+		pr = proc_of_thread(p, t);
+		k = pc->kend;
+		at = pr->tl.v[k].ts;
+		while (k + 1 < pr->tl.n && pr->tl.v[k + 1].ts <= at)
+			k++;
+		pc->iv = t->iv.v[pc->i];
+		pc->iv.start = at;
+		pc->iv.flags &= (uint8_t)~IV_PREFIX;
+		pc->k = k;
+		pc->proc = tl_val(pr, k);
+		piece_end(pr, k, pc->iv_end, pc);
 		return 1;
 	}
 	if (pc->i + 1 >= t->iv.n)
 		return 0;
-	th_piece_at(p, t, pc->i + 1, t->iv.v[pc->i + 1].start, now, pc);
+	pr = proc_of_thread(p, t);
+	k = pc->k;
+	piece_init(t, pc->i + 1, now, pc);
+	if (!pr)
+		return 1;
+	if (!pr->tl.n) {
+		pc->proc = fr_resolve(pr->tl_before);
+		return 1;
+	}
+	/* A later interval starts where its piece does (it began after first_ev). */
+	at = pc->iv.start > t->first_ev ? pc->iv.start : t->first_ev;
+	if (k != NOIDX && pr->tl.v[k].ts > at) {
+		k = tl_at(pr, at); /* (intervals are in time order: not expected) */
+	} else {
+		for (uint32_t nk = k == NOIDX ? 0 : k + 1; nk < pr->tl.n && pr->tl.v[nk].ts <= at;
+		     nk++)
+			k = nk;
+	}
+	pc->k = k;
+	pc->proc = tl_val(pr, k);
+	if (pc->iv.start < at) {
+		/* (only a prefix interval reaches back before first_ev) */
+		th_piece_at(p, t, pc->i, pc->iv.start, now, pc);
+		return 1;
+	}
+	piece_end(pr, k, pc->iv_end, pc);
 	return 1;
+}
+
+void tl_cursor_init(const struct ct_partial *p, const struct thread *t, struct tlcur *c)
+{
+	c->pr = proc_of_thread(p, t);
+	c->from = t->first_ev;
+	c->k = NOIDX;
+	c->next = NO_END;
+	c->val = c->pr ? fr_resolve(c->pr->tl_before) : NULL;
+	c->started = 0;
+}
+
+struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts)
+{
+	const struct proc *pr = c->pr;
+	uint32_t nk;
+
+	if (!pr || !pr->tl.n)
+		return c->val;
+	if (ts < c->from)
+		ts = c->from;
+	if (!c->started) {
+		c->k = tl_at(pr, ts);
+		c->started = 1;
+	} else if (c->next > ts) {
+		return c->val;
+	} else {
+		for (nk = c->k == NOIDX ? 0 : c->k + 1; nk < pr->tl.n && pr->tl.v[nk].ts <= ts;
+		     nk++)
+			c->k = nk;
+	}
+	nk = c->k == NOIDX ? 0 : c->k + 1;
+	c->next = nk < pr->tl.n ? pr->tl.v[nk].ts : NO_END;
+	c->val = tl_val(pr, c->k);
+	return c->val;
 }
 
 int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,

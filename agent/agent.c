@@ -356,6 +356,20 @@ static int sink(void *arg, struct ct_nbatch *b)
 	return 0;
 }
 
+/*
+ * Asked by the receivers before decoding a request: when the feed would refuse it (the
+ * sink's usual CT_EFULL: spans waiting for their kernel data fill the memory limits), the
+ * request is answered 503 undecoded, so overload costs no decoding. The recording's own
+ * buffer limit is still met in the sink, after decoding (it is rarely the one reached).
+ */
+static int admit(void *arg, size_t bytes)
+{
+	struct ct_agent *a = arg;
+
+	(void)bytes;
+	return ct_feed_admit(a->feed);
+}
+
 /* ---- the owner thread: chunks ---- */
 
 static uint64_t chunk_begin(const struct ct_agent *a, unsigned index)
@@ -602,6 +616,7 @@ static void stats_json(struct ct_agent *a, struct ct_buf *out)
 	ct_jsonw_kuint(&w, "too_slow", s.rcv.too_slow);
 	ct_jsonw_kuint(&w, "not_found_404", s.rcv.not_found);
 	ct_jsonw_kuint(&w, "busy_503", s.rcv.busy);
+	ct_jsonw_kuint(&w, "busy_503_undecoded", s.rcv.busy_undecoded);
 	ct_jsonw_kuint(&w, "abandoned", s.rcv.aborted);
 	ct_jsonw_kuint(&w, "rejected_spans", s.rcv.rejected_spans);
 	ct_jsonw_obj_end(&w);
@@ -1078,6 +1093,8 @@ int ct_agent_new(struct ct_agent **out, const struct ct_agent_config *c, char *e
 				(unsigned)((a->c.idle_timeout_ns + 999999999) / 1000000000),
 			.sink = sink,
 			.sink_arg = a,
+			.admit = admit,
+			.admit_arg = a,
 			.log = receiver_log,
 		};
 

@@ -78,6 +78,7 @@ struct ct_feed {
 	struct endrec *ended; /* ended (end record fed), in end order */
 	size_t ended_head, n_ended, cap_ended;
 	uint64_t seq, analysed_until;
+	uint64_t last_spans, last_bytes; /* the last batch ct_feed_reserve was asked about */
 	struct ct_feed_stats st;
 	/* annotator thread only */
 	struct stack *stacks[1 << SBITS];
@@ -181,6 +182,8 @@ int ct_feed_reserve(struct ct_feed *f, const struct ct_nbatch *b)
 	int e = 0;
 
 	pthread_mutex_lock(&f->mu);
+	f->last_spans = b->n_spans;
+	f->last_bytes = bytes;
 	if (f->st.spans_held + b->n_spans > f->o.max_spans ||
 	    f->st.bytes_held + bytes > f->o.max_bytes) {
 		f->st.refused += b->n_spans;
@@ -189,6 +192,19 @@ int ct_feed_reserve(struct ct_feed *f, const struct ct_nbatch *b)
 		f->st.spans_held += b->n_spans;
 		f->st.bytes_held += bytes;
 	}
+	pthread_mutex_unlock(&f->mu);
+	return e;
+}
+
+int ct_feed_admit(struct ct_feed *f)
+{
+	int e = 0;
+
+	pthread_mutex_lock(&f->mu);
+	/* The same test as ct_feed_reserve's, with the last batch's size (none yet: room). */
+	if (f->last_spans && (f->st.spans_held + f->last_spans > f->o.max_spans ||
+			      f->st.bytes_held + f->last_bytes > f->o.max_bytes))
+		e = CT_EFULL;
 	pthread_mutex_unlock(&f->mu);
 	return e;
 }

@@ -83,6 +83,16 @@ int ct_feed_new(struct ct_feed **out, const struct ct_feed_opts *o);
  */
 int ct_feed_reserve(struct ct_feed *f, const struct ct_nbatch *b);
 
+/*
+ * Whether ct_feed_reserve would now refuse a batch as large as the last one it was asked
+ * about: receivers ask before decoding a request, so that under overload a request that
+ * would be refused is answered 503 without being decoded. An estimate (the next batch may be
+ * smaller): a wrong CT_EFULL costs the sender a retry, a wrong 0 a decode that
+ * ct_feed_reserve then refuses. Thread-safe. Returns 0, or CT_EFULL (nothing is counted
+ * here: the span count is unknown before decoding; the receiver counts the request).
+ */
+int ct_feed_admit(struct ct_feed *f);
+
 /* Gives back a reservation of b that will not be followed by ct_feed_add. Thread-safe. */
 void ct_feed_unreserve(struct ct_feed *f, const struct ct_nbatch *b);
 

@@ -616,6 +616,64 @@ TEST(native_client)
 	CHECK(n_read >= 3);
 }
 
+/*
+ * Spans waiting for their kernel data fill the feed (4 spans at most, a minute's delay):
+ * then a request is answered 503 before it is decoded. The oracle: a malformed body, which
+ * decoding would answer 400, gets 503, and the agent counts it as refused undecoded.
+ */
+TEST(refused_undecoded)
+{
+	char d[PATH_MAX + 16], out[PATH_MAX + 32], pidarg[16];
+	static const char bad[] = "{\"resourceSpans\": [ this is not JSON";
+	struct au_span s[4];
+	struct agent a;
+	struct au_resp r;
+	uint64_t now = au_real_ns();
+
+	snprintf(d, sizeof(d), "%s/undecoded", dir);
+	snprintf(out, sizeof(out), "%s/trace", d);
+	snprintf(pidarg, sizeof(pidarg), "%d", (int)getpid());
+	{
+		const char *args[] = {"--otlp-port",
+				      "0",
+				      "--zipkin-port",
+				      "-1",
+				      "--health-port",
+				      "0",
+				      "--socket",
+				      "none",
+				      "--span-delay",
+				      "60s",
+				      "--max-pending-spans",
+				      "4",
+				      "--watch-pid",
+				      pidarg,
+				      "--output",
+				      out,
+				      NULL};
+
+		if (agent_start(&a, d, args)) {
+			T_FAIL("agent did not start");
+			return;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct au_span){
+			.name = "waiting", .start_ns = now - 20000000, .end_ns = now - 10000000};
+		au_hex_id(s[i].trace_id, 16);
+		au_hex_id(s[i].span_id, 8);
+	}
+	CHECK_INT(send_spans(&a, (int)getpid(), s, 4), 200);
+	CHECK_U64(agent_stat(&a, "annotation.waiting_spans"), 4);
+	au_request(a.otlp, "POST", "/v1/traces", "Content-Type: application/json\r\n", bad,
+		   sizeof(bad) - 1, &r);
+	CHECK_INT(r.status, 503);
+	au_resp_fini(&r);
+	CHECK_U64(agent_stat(&a, "refused.busy_503_undecoded"), 1);
+	CHECK_U64(agent_stat(&a, "refused.malformed_400"), 0);
+	CHECK_INT(agent_stop(&a), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -634,6 +692,7 @@ int main(int argc, char **argv)
 	RUN(watching);
 	RUN(watch_all);
 	RUN(native_client);
+	RUN(refused_undecoded);
 	if (!t_failed) {
 		char cmd[PATH_MAX + 16];
 

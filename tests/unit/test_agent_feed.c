@@ -275,10 +275,15 @@ TEST(limits)
 			       {4, 0, T0, T0 + MS, 100}};
 	struct ct_feed_stats st;
 
+	/* Nothing asked yet: room. */
+	CHECK_INT(ct_feed_admit(f), 0);
 	/* A whole batch is refused, never a part of it. */
 	CHECK_INT(add(f, s, 4), CT_EFULL);
+	/* A batch of 4 would still be refused; decoding one is not worth it. */
+	CHECK_INT(ct_feed_admit(f), CT_EFULL);
 	CHECK_INT(add(f, s, 3), 0);
 	CHECK_INT(add(f, s + 3, 1), CT_EFULL);
+	CHECK_INT(ct_feed_admit(f), CT_EFULL);
 	ct_feed_stats(f, &st);
 	CHECK_U64(st.refused, 5);
 	CHECK_U64(st.spans_held, 3);
@@ -287,6 +292,8 @@ TEST(limits)
 	ct_feed_stats(f, &st);
 	CHECK_U64(st.spans_held, 0);
 	CHECK_U64(st.bytes_held, 0);
+	/* Released: a batch like the last (1 span) fits again. */
+	CHECK_INT(ct_feed_admit(f), 0);
 	ct_feed_free(f);
 }
 

@@ -41,12 +41,6 @@ struct out {
 	struct ct_feed_span *sp; /* NULL for native spans */
 };
 
-struct evvec {
-	struct ct_event *v;
-	size_t n, cap;
-	int oom;
-};
-
 struct ct_annotator {
 	struct ct_annotator_opts o;
 	struct ct_an_config cfg;
@@ -66,7 +60,6 @@ struct ct_annotator {
 	struct ct_partial *run; /* the running result (at_start) */
 	uint64_t analysed_until;
 	int64_t offset_ns; /* clock offset of the chunk being analysed (native spans) */
-	struct evvec fe; /* the feed's events of one chunk */
 	struct out *outs;
 	size_t n_out, cap_out;
 	struct ct_nbatch *native; /* native spans of this round */
@@ -776,22 +769,15 @@ static void take_ready(struct ct_annotator *a, uint64_t expire_before)
 
 /* ---- chunks ---- */
 
-static void push_ev(void *arg, const struct ct_event *ev)
+/* CROSSTRACE_AGENT_DEBUG: a received span's event as fed to the analysis. */
+static void log_feed_event(const struct ct_event *e)
 {
-	struct evvec *v = arg;
-
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4096;
-		struct ct_event *n = realloc(v->v, cap * sizeof(*n));
-
-		if (!n) {
-			v->oom = 1;
-			return;
-		}
-		v->v = n;
-		v->cap = cap;
-	}
-	v->v[v->n++] = *ev;
+	ct_agent_log("annotator:   %s pid %d tid %d at %" PRIu64 " span %016" PRIx64,
+		     ct_ev_name(e->type), (int)e->pid, (int)e->tid, e->ts,
+		     e->type == CT_EV_SPAN_START    ? e->u.span_start.span_id
+		     : e->type == CT_EV_SPAN_END    ? e->u.span_end.span_id
+		     : e->type == CT_EV_SCOPE_ENTER ? e->u.scope_enter.span_id
+						    : e->u.scope_exit.span_id);
 }
 
 static void read_error(void *arg, int code, const char *msg)
@@ -823,24 +809,15 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 {
 	struct ct_partial *p = NULL;
 	struct ct_chunk_reader *r = NULL;
-	struct ct_event ev;
+	struct ct_event ev, fev;
 	char err[600];
-	uint64_t n = 0;
-	size_t k = 0;
+	uint64_t n = 0, nf = 0, dropped;
 	unsigned foreign = UINT_MAX;
 	int first = !a->run;
 
-	a->fe.n = 0;
-	ct_feed_take_events(a->o.feed, c->end, push_ev, &a->fe);
-	for (size_t i = 0; a->debug && i < a->fe.n; i++)
-		ct_agent_log("annotator:   %s pid %d tid %d at %" PRIu64 " span %016" PRIx64,
-			     ct_ev_name(a->fe.v[i].type), (int)a->fe.v[i].pid, (int)a->fe.v[i].tid,
-			     a->fe.v[i].ts,
-			     a->fe.v[i].type == CT_EV_SPAN_START ? a->fe.v[i].u.span_start.span_id
-			     : a->fe.v[i].type == CT_EV_SPAN_END ? a->fe.v[i].u.span_end.span_id
-			     : a->fe.v[i].type == CT_EV_SCOPE_ENTER
-				     ? a->fe.v[i].u.scope_enter.span_id
-				     : a->fe.v[i].u.scope_exit.span_id);
+	/* The feed's events of the chunk's time are taken one by one during the merge below
+	 * (no copy of them all: that array was written and read back once per event). */
+	ct_feed_take_begin(a->o.feed, c->end);
 	if (c->dir[0] && ct_chunk_reader_open(&r, c->dir, read_error, a, err, sizeof(err))) {
 		ct_agent_log("annotator: chunk %u cannot be read (%s): its time counts as missing",
 			     c->index, err);
@@ -865,24 +842,33 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 	 * docs/internals/analysis.md), without stitching soft bounds that cannot exist here --
 	 * replaying process-wide scope changes across a stitch is what such a reduce would cost.
 	 */
-	if (first && ct_partial_new(&a->run, &a->cfg, c->begin, 1))
+	if (first && ct_partial_new(&a->run, &a->cfg, c->begin, 1)) {
+		ct_agent_log("annotator: out of memory: chunk %u not analysed", c->index);
+		ct_feed_take_end(a->o.feed);
+		ct_chunk_reader_close(r);
 		return 0;
+	}
 	p = a->run;
 	{
 		int more = r ? ct_chunk_reader_next(r, &ev) > 0 : 0;
+		int have = ct_feed_take_next(a->o.feed, &fev);
 
 		/* Merge: chunk events and the feed's, by time (the feed's after at equal times:
 		 * a span's scope follows kernel events of the same instant). */
-		while (more || k < a->fe.n) {
-			if (more && (k == a->fe.n || ev.ts <= a->fe.v[k].ts)) {
+		while (more || have) {
+			if (more && (!have || ev.ts <= fev.ts)) {
 				if (ev.stream != foreign) {
 					ct_partial_feed(p, &ev);
 					n++;
 				}
 				more = ct_chunk_reader_next(r, &ev) > 0;
 			} else {
-				ct_partial_feed(p, &a->fe.v[k++]);
+				if (a->debug)
+					log_feed_event(&fev);
+				ct_partial_feed(p, &fev);
 				n++;
+				nf++;
+				have = ct_feed_take_next(a->o.feed, &fev);
 			}
 		}
 		if (r && ct_chunk_reader_errors(r))
@@ -894,6 +880,8 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 		ct_chunk_reader_close(r);
 		a->st.chunks_analysed++;
 	}
+	/* Before settled spans are claimed: the feed's ended spans become claimable. */
+	dropped = ct_feed_take_end(a->o.feed);
 	ct_partial_advance(a->run, c->end);
 	{
 		unsigned taken = ct_partial_take_spans(a->run, on_settled, a);
@@ -903,15 +891,16 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 
 			ct_result_stats(a->run, &rs);
 			ct_agent_log("annotator: chunk %u [%" PRIu64 ", %" PRIu64 "): %" PRIu64
-				     " events (%zu from received spans), %u spans settled, "
+				     " events (%" PRIu64 " from received spans), %u spans settled, "
 				     "anomalies so far %" PRIu64,
-				     c->index, c->begin, c->end, n, a->fe.n, taken, rs.anomalies);
+				     c->index, c->begin, c->end, n, nf, taken, rs.anomalies);
 		}
 	}
 	a->analysed_until = c->end;
-	if (a->fe.oom)
-		ct_agent_log("annotator: out of memory for the spans of chunk %u", c->index);
-	a->fe.oom = 0;
+	if (dropped)
+		ct_agent_log("annotator: out of memory for %" PRIu64
+			     " events of received spans in chunk %u",
+			     dropped, c->index);
 	return n;
 }
 
@@ -1077,7 +1066,6 @@ void ct_annotator_free(struct ct_annotator *a)
 		return;
 	ct_annotator_finish(a);
 	ct_partial_free(a->run);
-	free(a->fe.v);
 	free(a->outs);
 	scratch_free(a);
 	ct_nbatch_free(a->native);

@@ -88,6 +88,14 @@ struct ct_feed {
 	size_t cap_tmp;
 	struct ct_feed_span **pend; /* ended in this take, listed in f->ended at its end */
 	size_t n_pend, cap_pend;
+	/* The take in progress (ct_feed_take_begin .. _end): records it[0..it_n), the first
+	 * it_due sorted and due, it_i the next to turn into events; q the events of one record
+	 * (a span's end with its scope repairs) not handed over yet. */
+	struct rec *it;
+	size_t it_n, it_due, it_i;
+	uint64_t it_emitted, it_dropped;
+	struct ct_event *q;
+	size_t q_head, q_n, q_cap;
 };
 
 const char *ct_feed_reason_name(unsigned reason)
@@ -475,11 +483,29 @@ static void emit_end(struct ct_feed *f, struct ct_feed_span *sp, ct_feed_event_f
 	f->st.events_fed++;
 }
 
-uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_event_fn fn, void *arg)
+/* The events of one record go to the queue; the queue is empty whenever a record is taken. */
+static void q_push(void *arg, const struct ct_event *ev)
+{
+	struct ct_feed *f = arg;
+
+	if (f->q_n == f->q_cap) {
+		size_t cap = f->q_cap ? f->q_cap * 2 : 64;
+		struct ct_event *n = realloc(f->q, cap * sizeof(*n));
+
+		if (!n) {
+			f->it_dropped++;
+			return;
+		}
+		f->q = n;
+		f->q_cap = cap;
+	}
+	f->q[f->q_n++] = *ev;
+}
+
+size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 {
 	struct rec *take;
 	size_t n, cut = 0;
-	uint64_t emitted = 0;
 
 	pthread_mutex_lock(&f->mu);
 	if (before_ns > f->analysed_until)
@@ -513,27 +539,54 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 		else
 			rec_sort(take, f->tmp, cut);
 	}
-	for (size_t i = 0; i < cut; i++) {
-		struct ct_feed_span *sp = take[i].sp;
+	f->it = take;
+	f->it_n = n;
+	f->it_due = cut;
+	f->it_i = 0;
+	f->it_emitted = f->it_dropped = 0;
+	f->q_head = f->q_n = 0;
+	return cut;
+}
 
-		if (take[i].cls == 1) {
+int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev)
+{
+	while (f->q_head == f->q_n) {
+		struct ct_feed_span *sp;
+
+		if (f->it_i == f->it_due)
+			return 0;
+		f->q_head = f->q_n = 0;
+		sp = f->it[f->it_i].sp;
+		if (f->it[f->it_i++].cls == 1) {
 			if (sp->state != ST_QUEUED)
 				continue;
-			emit_start(f, sp, fn, arg);
+			emit_start(f, sp, q_push, f);
 			sp->state = ST_ENTERED;
 			stack_push(f, sp);
 		} else {
 			if (sp->state != ST_ENTERED)
 				continue;
-			emit_end(f, sp, fn, arg);
+			emit_end(f, sp, q_push, f);
 			/* Without memory to list it, it stays entered: never claimed, handed back
-			 * unannotated at shutdown (as when f->ended cannot grow below). */
+			 * unannotated at shutdown (as when f->ended cannot grow in _end). */
 			if (!grow((void **)&f->pend, &f->cap_pend, f->n_pend + 1, sizeof(*f->pend)))
 				f->pend[f->n_pend++] = sp;
 		}
-		emitted++;
+		f->it_emitted++;
 	}
-	/* The rest goes back, together with what arrived meanwhile. */
+	*ev = f->q[f->q_head++];
+	return 1;
+}
+
+uint64_t ct_feed_take_end(struct ct_feed *f)
+{
+	struct rec *take = f->it;
+	size_t n = f->it_n, cut = f->it_due;
+	struct ct_event ev;
+
+	/* Records not turned into events yet (the caller stopped early) are taken now. */
+	while (ct_feed_take_next(f, &ev))
+		f->it_dropped++;
 	pthread_mutex_lock(&f->mu);
 	/* Ended spans become claimable, one lock for all (only this thread claims, afterwards). */
 	if (f->n_pend && !grow((void **)&f->ended, &f->cap_ended,
@@ -547,6 +600,7 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 		}
 	}
 	f->n_pend = 0;
+	/* The rest goes back, together with what arrived meanwhile. */
 	if (n - cut &&
 	    !grow((void **)&f->pool, &f->cap_pool, f->n_pool + (n - cut), sizeof(*f->pool))) {
 		memcpy(f->pool + f->n_pool, take + cut, (n - cut) * sizeof(*take));
@@ -566,7 +620,20 @@ uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_even
 		f->cap_take = 0;
 	}
 	pthread_mutex_unlock(&f->mu);
-	return emitted;
+	f->it = NULL;
+	f->it_n = f->it_due = f->it_i = 0;
+	return f->it_dropped;
+}
+
+uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_event_fn fn, void *arg)
+{
+	struct ct_event ev;
+
+	ct_feed_take_begin(f, before_ns);
+	while (ct_feed_take_next(f, &ev))
+		fn(arg, &ev);
+	ct_feed_take_end(f);
+	return f->it_emitted;
 }
 
 struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_t id, int32_t pid)
@@ -693,6 +760,8 @@ void ct_feed_free(struct ct_feed *f)
 	free(f->take);
 	free(f->tmp);
 	free(f->pend);
+	free(f->q);
+	free(f->it); /* a take left unfinished */
 	free(f->ready);
 	free(f->ended);
 	pthread_mutex_destroy(&f->mu);

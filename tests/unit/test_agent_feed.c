@@ -310,6 +310,34 @@ TEST(free_while_waiting)
 	ct_feed_free(f);
 }
 
+/* A take in steps: the due records, their events one by one, and what an early end leaves. */
+TEST(take_in_steps)
+{
+	struct ct_feed *f = feed_new(100);
+	const struct sp s[] = {{1, 0, T0, T0 + 50 * MS, 100}, {2, 1, T0 + MS, T0 + 2 * MS, 100}};
+	struct ct_event ev;
+
+	CHECK_INT(add(f, s, 2), 0);
+	/* Both starts and the child's end are due; the parent's end is not. */
+	CHECK_U64(ct_feed_take_begin(f, T0 + 10 * MS), 3);
+	CHECK_INT(ct_feed_take_next(f, &ev), 1);
+	CHECK_INT(ev.type, CT_EV_SPAN_START);
+	CHECK_U64(ev.u.span_start.span_id, 0x0101010101010101ull);
+	CHECK_INT(ct_feed_take_next(f, &ev), 1);
+	CHECK_INT(ev.type, CT_EV_SCOPE_ENTER);
+	/* Ended early: the other four events (S2 +2 -2 E2) never reached an analysis. */
+	CHECK_U64(ct_feed_take_end(f), 4);
+	/* The parent's end is taken later. */
+	CHECK_U64(ct_feed_take_begin(f, T0 + 100 * MS), 1);
+	CHECK_INT(ct_feed_take_next(f, &ev), 1);
+	CHECK_INT(ev.type, CT_EV_SCOPE_EXIT);
+	CHECK_INT(ct_feed_take_next(f, &ev), 1);
+	CHECK_INT(ev.type, CT_EV_SPAN_END);
+	CHECK_INT(ct_feed_take_next(f, &ev), 0);
+	CHECK_U64(ct_feed_take_end(f), 0);
+	ct_feed_free(f);
+}
+
 /* Batches are kept packed while they wait: the copy must hold everything the original did. */
 TEST(compaction_keeps_everything)
 {
@@ -365,5 +393,6 @@ int main(void)
 	RUN(reasons);
 	RUN(limits);
 	RUN(free_while_waiting);
+	RUN(take_in_steps);
 	return test_main_end();
 }

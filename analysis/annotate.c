@@ -709,26 +709,31 @@ void an_wakers(struct ct_partial *p, struct span *s)
 	collect_threads(p, s, s->start, s->end, &cs);
 	for (uint32_t k = 0; k < cs.n; k++) {
 		const struct thread *t = cs.v[k].t;
-		struct piece pc;
-		int more;
+		uint32_t i0 = th_iv_at(t, cs.v[k].lo);
 
-		pc.i = NOIDX;
-		if (!th_piece_seek(p, t, cs.v[k].lo, NO_END, &pc))
-			th_piece_at(p, t, 0, 0, NO_END, &pc);
-		for (more = 1; more; more = th_piece_next(p, t, NO_END, &pc)) {
-			const struct ival *iv = &pc.iv;
-			uint64_t end = pc.end, a = iv->start, b = end;
+		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
+			const struct ival *riv = &t->iv.v[i], *iv;
+			uint64_t rend = iv_end(t, i, NO_END), end, a, b;
+			struct piece pc;
 			int32_t by;
 			unsigned cat;
 			uint64_t key;
 			uint32_t j;
 
-			if (iv->start >= cs.v[k].hi)
+			if (riv->start >= cs.v[k].hi)
 				break;
-			/* Only a wait's last piece has its waker. */
-			if (iv->state != TS_BLOCKED || !(iv->flags & IV_WOKEN) || iv->other <= 0 ||
-			    end > s->end || !an_innermost(&pc) ||
-			    an_innermost(&pc)->span != s->id || th_waker(p, t, pc.i) <= 0)
+			if (riv->state != TS_BLOCKED || !(riv->flags & IV_WOKEN) ||
+			    riv->other <= 0 || rend > s->end)
+				continue;
+			/* Only a wait's last piece has its waker (and its scope decides). */
+			th_piece_at(p, t, i, rend > riv->start ? rend - 1 : riv->start, NO_END,
+				    &pc);
+			iv = &pc.iv;
+			end = pc.end;
+			a = iv->start;
+			b = end;
+			if (!an_innermost(&pc) || an_innermost(&pc)->span != s->id ||
+			    th_waker(p, t, i) <= 0)
 				continue;
 			if (a < cs.v[k].lo)
 				a = cs.v[k].lo;
@@ -848,8 +853,8 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 	for (uint32_t k = 0; k < cs.n; k++) {
 		const struct thread *t = cs.v[k].t;
 		uint64_t lo = cs.v[k].lo, hi = cs.v[k].hi;
+		uint32_t i0 = th_iv_at(t, lo);
 		struct piece pc;
-		int more;
 
 		/* Syscalls entered while the span was innermost on this thread. */
 		for (uint32_t j = 0; j < t->sc.n; j++) {
@@ -880,27 +885,47 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 			object_text(r, text, sizeof(text), 0);
 			*tgt = ct_strndup0(text, strlen(text));
 		}
-		/* Scheduling and kernel events while the span was innermost here. */
-		pc.i = NOIDX;
-		if (!th_piece_seek(p, t, lo, p->last_ts, &pc))
-			th_piece_at(p, t, 0, 0, p->last_ts, &pc);
-		for (more = 1; more; more = th_piece_next(p, t, p->last_ts, &pc)) {
-			const struct ival *iv = &pc.iv;
-			uint64_t end = pc.end;
+		/* Scheduling and kernel events while the span was innermost here: a preemption
+		 * per piece (as when every process-wide scope change cut the interval), a wake-up
+		 * at the end of a wait's last piece. Other intervals need no pieces. */
+		for (uint32_t i = i0 == NOIDX ? 0 : i0; i < t->iv.n; i++) {
+			const struct ival *riv = &t->iv.v[i], *iv;
+			uint64_t rend = iv_end(t, i, p->last_ts), end;
 
-			if (iv->start >= hi)
+			if (riv->start >= hi)
 				break;
-			if (end <= lo || !innermost_is(&pc, s->id))
+			if (rend <= lo)
 				continue;
-			if (iv->state == TS_RUNNABLE && (iv->flags & IV_PREEMPTED) &&
-			    iv->start >= lo) {
-				snprintf(text, sizeof(text), "preempted by \x01%d\x02", iv->other);
-				add_dkev(p, f, iv->start, KEV_PREEMPTED, text, (uint64_t)t->tid,
-					 end - iv->start);
+			if (riv->state == TS_RUNNABLE && (riv->flags & IV_PREEMPTED)) {
+				th_piece_at(p, t, i, lo, p->last_ts, &pc);
+				for (;;) {
+					iv = &pc.iv;
+					end = pc.end;
+					if (iv->start >= hi)
+						break;
+					if (iv->start >= lo && end > lo &&
+					    innermost_is(&pc, s->id)) {
+						snprintf(text, sizeof(text),
+							 "preempted by \x01%d\x02", iv->other);
+						add_dkev(p, f, iv->start, KEV_PREEMPTED, text,
+							 (uint64_t)t->tid, end - iv->start);
+					}
+					if (pc.end >= pc.iv_end ||
+					    !th_piece_next(p, t, p->last_ts, &pc))
+						break;
+				}
+				continue;
 			}
-			if (iv->state == TS_BLOCKED && (iv->flags & IV_WOKEN) && end < hi &&
-			    end > lo) {
-				int32_t by = th_waker(p, t, pc.i);
+			if (riv->state != TS_BLOCKED || !(riv->flags & IV_WOKEN))
+				continue;
+			th_piece_at(p, t, i, rend > riv->start ? rend - 1 : riv->start, p->last_ts,
+				    &pc);
+			iv = &pc.iv;
+			end = pc.end;
+			if (iv->start >= hi || end <= lo || !innermost_is(&pc, s->id))
+				continue;
+			if (end < hi && end > lo) {
+				int32_t by = th_waker(p, t, i);
 
 				if (by > 0)
 					snprintf(text, sizeof(text), "woken by \x01%d\x02", by);

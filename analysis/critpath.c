@@ -18,6 +18,7 @@
 struct walk {
 	int32_t tid;
 	uint32_t hint; /* interval index last used on tid (the walk goes backward) */
+	uint32_t khint; /* the process-wide timeline entry last used there */
 	uint64_t lo, t; /* still to explain: [lo, t] on tid */
 	/* The child span the walk went into from here began on this thread: until then the
 	 * same wait was for that service to take the request (0: none). */
@@ -195,7 +196,8 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 			free(cp);
 			return NULL;
 		}
-		*w = (struct walk){.tid = t0->tid, .hint = NOIDX, .lo = lo, .t = root->end};
+		*w = (struct walk){
+			.tid = t0->tid, .hint = NOIDX, .khint = NOIDX, .lo = lo, .t = root->end};
 		emit(p, cp, root, t0->tid, t0->pid, CT_CAT_INACTIVE,
 		     "before the span was recorded (explicit start time)", NULL, root->start, lo);
 	}
@@ -234,7 +236,8 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 			continue;
 		}
 		/* The piece with its process-wide scope then (a wait's end is its last piece's). */
-		th_piece_at(p, t, i, w->t - 1, NO_END, &pc);
+		th_piece_near(p, t, i, w->t - 1, NO_END, &pc, w->khint);
+		w->khint = pc.k;
 		iv = &pc.iv;
 		end = pc.end;
 		a = iv->start > w->lo ? iv->start : w->lo;
@@ -251,7 +254,8 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 				p->oom++;
 				break;
 			}
-			*n = (struct walk){.tid = waker, .hint = NOIDX, .lo = a, .t = t_end};
+			*n = (struct walk){
+				.tid = waker, .hint = NOIDX, .khint = NOIDX, .lo = a, .t = t_end};
 			continue;
 		}
 		if (iv->state == TS_RUNNABLE && iv->cpu != NO_CPU) {
@@ -297,8 +301,11 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 					p->oom++;
 					break;
 				}
-				*n = (struct walk){
-					.tid = ct->tid, .hint = NOIDX, .lo = c_lo, .t = c_hi};
+				*n = (struct walk){.tid = ct->tid,
+						   .hint = NOIDX,
+						   .khint = NOIDX,
+						   .lo = c_lo,
+						   .t = c_hi};
 				continue;
 			}
 		}

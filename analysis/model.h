@@ -194,7 +194,7 @@ struct proc {
 	struct frame *pstack; /* process-wide innermost scope (ref), NULL when none */
 	CT_VEC(int32_t) tids; /* its threads, in order of appearance */
 	/* thr.v[i] is the thread of tids.v[i] (borrowed), for a prefix of tids: filled as those
-	 * threads exist (pr_thread), since every process-wide scope change visits them all */
+	 * threads exist (pr_thread), since a process-wide sweep visits them all */
 	CT_VEC(struct thread *) thr;
 	struct attr_vec rattrs; /* resource attributes (span_id 0) */
 	uint32_t pfloor_pops;
@@ -582,6 +582,10 @@ struct piece {
  * interval's end. */
 void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
 		 uint64_t now, struct piece *pc);
+/* th_piece_at, looking for the process-wide scope near timeline entry hint first (a pc->k
+ * of a nearby piece of the same process; NOIDX: none). */
+void th_piece_near(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
+		   uint64_t now, struct piece *pc, uint32_t hint);
 /* Moves pc to the next piece of t (the next interval's first); 0 when pc is the last. */
 int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
 		  struct piece *pc);
@@ -637,7 +641,7 @@ struct ival *ts_push(struct ct_partial *p, struct thread *t, uint64_t ts, uint8_
 		     uint8_t flags, int32_t other);
 /* The thread exists in a soft partial since its begin, with a state known from now on. */
 void ts_first_seen(struct ct_partial *p, struct thread *t, uint64_t ts);
-/* Re-cuts the current interval of t at ts because its scopes changed. */
+/* Re-cuts the current interval of t at ts because its own scope changed. */
 void ts_scope_changed(struct ct_partial *p, struct thread *t, uint64_t ts);
 /* A client event by t at ts: the thread runs user code. */
 void ts_client_event(struct ct_partial *p, struct thread *t, uint64_t ts);

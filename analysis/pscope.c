@@ -99,8 +99,27 @@ static void piece_init(const struct thread *t, uint32_t i, uint64_t now, struct 
 	pc->k = pc->kend = NOIDX;
 }
 
-void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
-		 uint64_t now, struct piece *pc)
+/* tl_at, looking first near the entry hint (walks ask about nearby instants). */
+static uint32_t tl_near(const struct proc *pr, uint64_t at, uint32_t hint)
+{
+	if (hint == NOIDX || hint >= pr->tl.n)
+		return tl_at(pr, at);
+	for (unsigned n = 0; n < 8; n++) {
+		if (pr->tl.v[hint].ts > at) {
+			if (!hint)
+				return NOIDX;
+			hint--;
+		} else if (hint + 1 < pr->tl.n && pr->tl.v[hint + 1].ts <= at) {
+			hint++;
+		} else {
+			return hint;
+		}
+	}
+	return tl_at(pr, at);
+}
+
+void th_piece_near(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
+		   uint64_t now, struct piece *pc, uint32_t hint)
 {
 	const struct proc *pr = proc_of_thread(p, t);
 	uint64_t rs = t->iv.v[i].start, lo, at;
@@ -119,7 +138,7 @@ void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i,
 	 * the scope current then, as the whole trace saw it. */
 	lo = rs > t->first_ev ? rs : t->first_ev;
 	at = ts > lo ? ts : lo;
-	k = tl_at(pr, at);
+	k = tl_near(pr, at, hint);
 	pc->k = k;
 	pc->proc = tl_val(pr, k);
 	/* The piece's start: the last change of the (resolved) scope after lo, up to ts. */
@@ -131,6 +150,12 @@ void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i,
 		}
 	}
 	piece_end(pr, k, pc->iv_end, pc);
+}
+
+void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
+		 uint64_t now, struct piece *pc)
+{
+	th_piece_near(p, t, i, ts, now, pc, NOIDX);
 }
 
 int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,

@@ -546,12 +546,16 @@ static struct MHD_Daemon *listen_on(struct ct_receiver *r, const char *bind, int
 			 bind);
 		return NULL;
 	}
+	/*
+	 * The connection memory pool holds headers and the read buffer; libmicrohttpd clears it
+	 * for every request, so its size is a cost per request (256 KiB was ~10% of the receiver
+	 * thread's instructions). 64 KiB still reads a 100-span request in one piece.
+	 */
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
 			     (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)r->o.idle_timeout_s,
 			     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)r->o.threads,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-			     MHD_OPTION_END);
+			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_END);
 	if (!d) {
 		snprintf(err, errlen,
 			 "receiver: cannot listen on %s:%d (port in use or not permitted: choose "

@@ -412,6 +412,19 @@ static int conv_span(struct ct_nbatch *b, const pb_span *sp, uint32_t ri, uint32
 	}
 	err = conv_attrs(b, &s->attrs, sp->attributes, sp->n_attributes,
 			 sp->dropped_attributes_count);
+	/* Events and links: arrays of their exact size (growth would start at 4). */
+	if (!err && sp->n_events) {
+		s->events = ct_arena_alloc_raw(&b->arena, sp->n_events * sizeof(*s->events));
+		if (!s->events || sp->n_events > UINT32_MAX)
+			return -ENOMEM;
+		s->cap_events = (uint32_t)sp->n_events;
+	}
+	if (!err && sp->n_links) {
+		s->links = ct_arena_alloc_raw(&b->arena, sp->n_links * sizeof(*s->links));
+		if (!s->links || sp->n_links > UINT32_MAX)
+			return -ENOMEM;
+		s->cap_links = (uint32_t)sp->n_links;
+	}
 	for (size_t i = 0; !err && i < sp->n_events; i++) {
 		const pb_event *e = sp->events[i];
 		struct ct_nevent *ev = ct_nspan_add_event(b, s);
@@ -448,6 +461,14 @@ static int conv_span(struct ct_nbatch *b, const pb_span *sp, uint32_t ri, uint32
 
 static int conv_request(struct ct_nbatch *b, const pb_request *req)
 {
+	size_t total = 0;
+
+	/* The span array in one piece (rejected spans only leave room unused). */
+	for (size_t r = 0; r < req->n_resource_spans; r++)
+		for (size_t k = 0; k < req->resource_spans[r]->n_scope_spans; k++)
+			total += req->resource_spans[r]->scope_spans[k]->n_spans;
+	if (total > UINT32_MAX || ct_nbatch_reserve_spans(b, (uint32_t)total))
+		return -ENOMEM;
 	for (size_t r = 0; r < req->n_resource_spans; r++) {
 		const pb_rspans *rs = req->resource_spans[r];
 		struct ct_nresource *res = ct_nbatch_add_resource(b);

@@ -13,12 +13,6 @@
 #include "crosstrace/crosstrace.h"
 #include "span_model.h"
 
-struct ct_arena_blk {
-	struct ct_arena_blk *next;
-	size_t used, cap;
-	_Alignas(8) unsigned char data[];
-};
-
 #define ARENA_BLOCK 16384
 
 void ct_arena_init(struct ct_arena *a)
@@ -62,14 +56,12 @@ static struct ct_arena_blk *arena_grow(struct ct_arena *a, size_t n, size_t cap)
 	return b;
 }
 
-void *ct_arena_alloc_raw(struct ct_arena *a, size_t n)
+/* ct_arena_alloc_raw when the top block is full: n is rounded already. */
+void *ct__arena_alloc_slow(struct ct_arena *a, size_t n)
 {
 	struct ct_arena_blk *b = a->head;
 	void *p;
 
-	n = (n + 7) & ~(size_t)7;
-	if (!n)
-		n = 8;
 	if (!b || b->cap - b->used < n) {
 		/* Blocks grow with the arena, 1 KiB to 16 KiB: a one-span request (JS SDKs send
 		 * those) must not hold 16 KiB while it waits for its kernel data. */
@@ -136,7 +128,8 @@ static void *grow(struct ct_arena *a, void *arr, uint32_t n, uint32_t *cap, size
 	if (n < *cap)
 		return arr;
 	ncap = *cap ? *cap * 2 : 4;
-	p = ct_arena_alloc(a, (size_t)ncap * elem);
+	/* Not zeroed: the first n are copied, the others cleared when appended. */
+	p = ct_arena_alloc_raw(a, (size_t)ncap * elem);
 	if (!p)
 		return NULL;
 	if (n)
@@ -356,6 +349,24 @@ struct ct_nscope *ct_nbatch_add_scope(struct ct_nbatch *b)
 	memset(p, 0, sizeof(*p));
 	p->name = p->version = p->schema_url = "";
 	return p;
+}
+
+int ct_nbatch_reserve_spans(struct ct_nbatch *b, uint32_t n)
+{
+	struct ct_nspan *p;
+
+	if (b->cap_spans - b->n_spans >= n)
+		return 0;
+	if (n > UINT32_MAX - b->n_spans)
+		return -ENOMEM;
+	p = ct_arena_alloc_raw(&b->arena, (size_t)(b->n_spans + n) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (b->n_spans)
+		memcpy(p, b->spans, b->n_spans * sizeof(*p));
+	b->spans = p;
+	b->cap_spans = b->n_spans + n;
+	return 0;
 }
 
 struct ct_nspan *ct_nbatch_add_span(struct ct_nbatch *b, uint32_t resource, uint32_t scope)

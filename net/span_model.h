@@ -14,7 +14,12 @@
 
 /* ---- arena ---- */
 
-struct ct_arena_blk;
+/* A block of an arena (visible for the inline fast path of ct_arena_alloc_raw). */
+struct ct_arena_blk {
+	struct ct_arena_blk *next;
+	size_t used, cap;
+	_Alignas(8) unsigned char data[];
+};
 
 /* Bump allocator: memory lives until ct_arena_fini. Caller owns the struct. */
 struct ct_arena {
@@ -31,7 +36,20 @@ void *ct_arena_alloc(struct ct_arena *a, size_t n);
  * n bytes aligned to 8, NOT zeroed (for callers that write all of them, e.g. protobuf-c's
  * unpacking); NULL (and a->oom set) when out of memory.
  */
-void *ct_arena_alloc_raw(struct ct_arena *a, size_t n);
+void *ct__arena_alloc_slow(struct ct_arena *a, size_t n);
+static inline void *ct_arena_alloc_raw(struct ct_arena *a, size_t n)
+{
+	struct ct_arena_blk *b = a->head;
+	void *p;
+
+	/* Decoders allocate dozens of times per span: the common case is not a call. */
+	n = n ? (n + 7) & ~(size_t)7 : 8;
+	if (!b || b->cap - b->used < n)
+		return ct__arena_alloc_slow(a, n);
+	p = b->data + b->used;
+	b->used += n;
+	return p;
+}
 /*
  * Makes the next allocations up to n bytes in all come from one block (a decoder that knows
  * roughly how much it will need makes one malloc instead of a dozen). Returns 0 or -ENOMEM.
@@ -183,6 +201,9 @@ int ct_nbatch_new(struct ct_nbatch **out, const char *sdk);
 int ct_nbatch_compact(const struct ct_nbatch *src, struct ct_nbatch **out);
 /* Frees the batch and everything in its arena. NULL accepted. */
 void ct_nbatch_free(struct ct_nbatch *b);
+
+/* Makes room for n more spans in one growth (a decoder that knows the count). 0 or -ENOMEM. */
+int ct_nbatch_reserve_spans(struct ct_nbatch *b, uint32_t n);
 
 /* Appends a zeroed element and returns it (strings set to ""), NULL on out of memory. */
 struct ct_nresource *ct_nbatch_add_resource(struct ct_nbatch *b);

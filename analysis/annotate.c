@@ -630,7 +630,8 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			end = iv_end(c->t, c->i, NO_END);
 			if (end < next)
 				next = end;
-			pf = tl_cursor_at(&c->tl, t);
+			/* (a process without process-wide scopes has a constant one: no call) */
+			pf = c->tl.pr && c->tl.pr->tl.n ? tl_cursor_at(&c->tl, t) : c->tl.val;
 			if (c->tl.next < next)
 				next = c->tl.next;
 			if (c->ri != c->i || c->rproc != pf) {

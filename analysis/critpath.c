@@ -236,7 +236,7 @@ struct critpath *cp_compute(struct ct_partial *p, const struct span *root, int w
 			continue;
 		}
 		/* The piece with its process-wide scope then (a wait's end is its last piece's). */
-		th_piece_near(p, t, i, w->t - 1, NO_END, &pc, w->khint);
+		th_piece_quick(p, t, i, w->t - 1, NO_END, &pc, w->khint);
 		w->khint = pc.k;
 		iv = &pc.iv;
 		end = pc.end;

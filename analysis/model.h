@@ -586,6 +586,21 @@ void th_piece_at(const struct ct_partial *p, const struct thread *t, uint32_t i,
  * of a nearby piece of the same process; NOIDX: none). */
 void th_piece_near(const struct ct_partial *p, const struct thread *t, uint32_t i, uint64_t ts,
 		   uint64_t now, struct piece *pc, uint32_t hint);
+/* th_piece_near, inline when t's process has no process-wide scope at all (one piece per
+ * interval: the critical path walk asks for every step). */
+static inline void th_piece_quick(const struct ct_partial *p, const struct thread *t, uint32_t i,
+				  uint64_t ts, uint64_t now, struct piece *pc, uint32_t hint)
+{
+	if (t->pr && t->pr->pid == t->pid && !t->pr->tl.n && !t->pr->tl_before) {
+		pc->iv = t->iv.v[i];
+		pc->proc = NULL;
+		pc->end = pc->iv_end = iv_end(t, i, now);
+		pc->i = i;
+		pc->k = pc->kend = NOIDX;
+		return;
+	}
+	th_piece_near(p, t, i, ts, now, pc, hint);
+}
 /* Moves pc to the next piece of t (the next interval's first); 0 when pc is the last. */
 int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
 		  struct piece *pc);

@@ -42,7 +42,9 @@ typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
 #define MAX_MSG_DEPTH (8 + 2 * CT_OTLP_MAX_DEPTH)
 
 /* Bytes of parse tree and model per byte of message, about (see ct_otlp_proto_decode). */
-#define PB_TREE_RATIO 8
+#define PB_TREE_RATIO 6
+/* At most this much at once: a huge body of one big string would not need 6 times its size. */
+#define PB_RESERVE_MAX ((size_t)8 << 20)
 
 /*
  * protobuf-c's allocator on a batch arena. Unpacking initialises or writes whatever it
@@ -552,7 +554,9 @@ int ct_otlp_proto_decode(const uint8_t *p, size_t len, struct ct_nbatch **out, c
 	 * One block for the whole request, parse tree and model: they take about PB_TREE_RATIO
 	 * times the bytes of the message (measured on SDK-like spans; more only costs a block).
 	 */
-	if (ct_arena_reserve(&b->arena, len * PB_TREE_RATIO + 1024)) {
+	if (ct_arena_reserve(&b->arena, len < PB_RESERVE_MAX / PB_TREE_RATIO
+						? len * PB_TREE_RATIO + 1024
+						: PB_RESERVE_MAX)) {
 		ct_nbatch_free(b);
 		snprintf(err, errlen, "out of memory decoding the request");
 		return -ENOMEM;

@@ -122,10 +122,8 @@ static void flush_out(struct ct_annotator *a)
 	uint32_t *idx = NULL;
 	size_t i = 0;
 
-	if (!a->n_out) {
-		scratch_rewind(a);
-		return;
-	}
+	if (!a->n_out)
+		return; /* the scratch keeps its blocks for the next round with spans */
 	tmp = malloc((a->n_out / 2 + 1) * sizeof(*tmp));
 	if (tmp)
 		out_sort(a->outs, tmp, a->n_out);
@@ -273,7 +271,6 @@ static size_t syscall_summary(const struct ct_partial *p, const struct ct_an_spa
  * long as the batch). flush_out rewinds the scratch after the spans went out.
  */
 #define SCRATCH_BLOCK 65536
-#define SCRATCH_KEEP (4u << 20) /* bytes of blocks kept across rounds */
 
 struct sblk {
 	struct sblk *next;
@@ -325,16 +322,15 @@ static char *scratch_str(struct ct_annotator *a, const char *s, size_t n)
 	return p;
 }
 
-/* Everything allocated is given back; blocks beyond SCRATCH_KEEP are freed. */
+/*
+ * Everything allocated is given back. The blocks this round used are kept for the next (a
+ * steady load needs as many each round: no malloc, no fresh pages); those it did not use are
+ * freed, so the scratch shrinks with the load.
+ */
 static void scratch_rewind(struct ct_annotator *a)
 {
-	struct sblk **pp = &a->s_first;
-	size_t kept = 0;
+	struct sblk **pp = a->s_cur ? &a->s_cur->next : &a->s_first;
 
-	while (*pp && kept + (*pp)->cap <= SCRATCH_KEEP) {
-		kept += (*pp)->cap;
-		pp = &(*pp)->next;
-	}
 	while (*pp) {
 		struct sblk *b = *pp;
 

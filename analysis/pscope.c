@@ -237,9 +237,28 @@ struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts)
 	} else if (c->next > ts) {
 		return c->val;
 	} else {
-		for (nk = c->k == NOIDX ? 0 : c->k + 1; nk < pr->tl.n && pr->tl.v[nk].ts <= ts;
-		     nk++)
-			c->k = nk;
+		/* Galloping: usually a step or two, but a sweep's shortcut may have skipped many
+		 * (lo: an entry at or before ts, hi: past it or the end). */
+		uint32_t lo = c->k == NOIDX ? 0 : c->k, hi, step = 1;
+
+		if (pr->tl.v[lo].ts > ts) {
+			c->k = NOIDX; /* (k NOIDX and nothing reached yet) */
+		} else {
+			while (lo + step < pr->tl.n && pr->tl.v[lo + step].ts <= ts) {
+				lo += step;
+				step *= 2;
+			}
+			hi = lo + step < pr->tl.n ? lo + step : pr->tl.n;
+			while (hi - lo > 1) {
+				uint32_t mid = lo + (hi - lo) / 2;
+
+				if (pr->tl.v[mid].ts <= ts)
+					lo = mid;
+				else
+					hi = mid;
+			}
+			c->k = lo;
+		}
 	}
 	nk = c->k == NOIDX ? 0 : c->k + 1;
 	c->next = nk < pr->tl.n ? pr->tl.v[nk].ts : NO_END;

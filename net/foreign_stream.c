@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The foreign stream's time-ordered buffer. Receivers append records (header + payload) to
- * a pool under a mutex; the owner thread swaps the pool out, sorts it by (time, arrival),
- * writes the prefix older than the watermark, and puts the rest back. Each chunk boundary the
+ * a pool under a mutex; the owner thread swaps the pool out, sorts its new events by (time,
+ * arrival), merges them with the events held back from earlier rounds (kept in that order),
+ * writes the prefix older than the watermark and holds the rest. Each chunk boundary the
  * owner observed is remembered so that a boundary's events are written while its chunk is
  * still open, and so that PROCESS_INFO is written once per process and chunk.
  */
@@ -26,10 +27,17 @@ struct rec {
 	uint16_t len;
 };
 
+/* A pool holds records in arrival order (cur) or in (time, arrival) order (held). */
 struct pool {
 	struct rec *r;
 	size_t n, cap;
 	struct ct_buf data;
+};
+
+/* A new event's place in the sort: its time and its index in the pool (arrival order). */
+struct key {
+	uint64_t ts;
+	uint64_t idx;
 };
 
 /* A process that sent spans: its PROCESS_INFO + resource attributes, pre-encoded. */
@@ -60,7 +68,13 @@ struct ct_foreign {
 	uint64_t late, overflow, truncated, spans, written, flushes, refused;
 	uint64_t late_reported, overflow_reported;
 
+	size_t held_n, held_bytes; /* copies of held's size for adders and stats */
+
 	/* Owner thread only. */
+	struct pool held; /* not yet written, sorted by (time, arrival) */
+	struct pool held_next; /* memory for the next round's held */
+	struct key *keys, *ktmp; /* the sort of a round's new events */
+	size_t cap_keys;
 	uint64_t *bounds; /* chunk boundaries observed, ascending */
 	size_t n_bounds, cap_bounds;
 	uint64_t chunk_base; /* chunks created before the first observed boundary */
@@ -125,6 +139,8 @@ int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o)
 	pthread_mutex_init(&f->mu, NULL);
 	pool_init(&f->cur);
 	pool_init(&f->spare);
+	pool_init(&f->held);
+	pool_init(&f->held_next);
 	f->min_ts = UINT64_MAX;
 	ct_tracedir_stats(o->td, &st);
 	f->chunk_base = st.chunks ? st.chunks - 1 : 0;
@@ -230,7 +246,7 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 	 * whole batch (the receiver answers 503 and the client sends it again later) rather than
 	 * keep part of its spans.
 	 */
-	if (pool_bytes(&f->cur) > f->max_bytes * 2) {
+	if (pool_bytes(&f->cur) + f->held_bytes > f->max_bytes * 2) {
 		f->refused += b->n_spans;
 		pthread_mutex_unlock(&f->mu);
 		free(procs);
@@ -250,13 +266,40 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 
 /* ---- owner side ---- */
 
-static int rec_cmp(const void *a, const void *b)
+static int key_lt(const struct key *a, const struct key *b)
 {
-	const struct rec *x = a, *y = b;
+	return a->ts < b->ts || (a->ts == b->ts && a->idx < b->idx);
+}
 
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+/*
+ * Merge sort of a round's keys (tmp: room for n / 2 + 1). Events come in nearly in time order
+ * (a batch's spans one after the other), so halves already in order are not merged: close to
+ * one pass over the keys. qsort of the 40-byte records was most of the owner's time.
+ */
+static void key_sort(struct key *a, struct key *tmp, size_t n)
+{
+	size_t h = n / 2, i = 0, j = h, k = 0;
+
+	if (n < 16) {
+		for (size_t x = 1; x < n; x++) {
+			struct key v = a[x];
+			size_t y = x;
+
+			for (; y > 0 && key_lt(&v, &a[y - 1]); y--)
+				a[y] = a[y - 1];
+			a[y] = v;
+		}
+		return;
+	}
+	key_sort(a, tmp, h);
+	key_sort(a + h, tmp, n - h);
+	if (!key_lt(&a[h], &a[h - 1]))
+		return;
+	memcpy(tmp, a, h * sizeof(*a));
+	while (i < h && j < n)
+		a[k++] = key_lt(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
+	while (i < h)
+		a[k++] = tmp[i++];
 }
 
 /* Number of the chunk (0-based) covering ts, per the boundaries seen. */
@@ -293,19 +336,61 @@ static int write_proc(struct ct_foreign *f, struct proc *p, uint64_t ts)
 	return 0;
 }
 
-/* Writes every buffered event older than w (all when w is UINT64_MAX), or at least the
- * oldest half when the buffer is over its soft limit. */
+/* Writes one record (and its process's PROCESS_INFO first when its chunk has not had it). */
+static int write_rec(struct ct_foreign *f, const struct rec *r, const char *payload,
+		     struct proc **p, uint32_t *p_idx)
+{
+	int err = 0, e;
+
+	if (r->proc != UINT32_MAX) {
+		uint64_t ch = chunk_of(f, r->ts) + 1;
+
+		if (r->proc != *p_idx) {
+			pthread_mutex_lock(&f->mu); /* procs may be growing */
+			*p = f->procs[r->proc];
+			pthread_mutex_unlock(&f->mu);
+			*p_idx = r->proc;
+		}
+		if ((*p)->last_chunk != ch) {
+			(*p)->last_chunk = ch;
+			e = write_proc(f, *p, r->ts);
+			if (e < 0)
+				err = e;
+		}
+	}
+	e = ct_tdstream_append(f->s, r->id, r->ts, r->pid, r->tid, payload, r->len);
+	return err ? err : e < 0 ? e : 0;
+}
+
+/* Whether the next event in (time, arrival) order is held's i-th rather than take's j-th:
+ * on equal times held's came first (everything held arrived before this round's events). */
+static int held_first(const struct ct_foreign *f, size_t i, const struct key *k, size_t j,
+		      size_t n_take)
+{
+	if (i == f->held.n)
+		return 0;
+	return j == n_take || f->held.r[i].ts <= k[j].ts;
+}
+
+/*
+ * Writes every buffered event older than w (all when w is UINT64_MAX), or at least the
+ * oldest half when the buffer is over its soft limit. Events held from earlier rounds are
+ * sorted already; only the new ones are sorted, then the two are merged.
+ */
 static int flush_before(struct ct_foreign *f, uint64_t w)
 {
 	struct pool take;
 	struct proc *p = NULL;
 	uint32_t p_idx = UINT32_MAX;
-	size_t cut = 0;
+	size_t ch = 0, ct = 0, i, j, total;
+	uint64_t held_min = f->held.n ? f->held.r[0].ts : UINT64_MAX, last = 0, lost = 0;
 	int err = 0, over;
+	struct pool next;
+	struct key *k;
 
 	pthread_mutex_lock(&f->mu);
-	over = pool_bytes(&f->cur) > f->max_bytes;
-	if (!f->cur.n || (!over && f->min_ts >= w)) {
+	over = pool_bytes(&f->cur) + f->held_bytes > f->max_bytes;
+	if ((!f->cur.n && !f->held.n) || (!over && f->min_ts >= w && held_min >= w)) {
 		pthread_mutex_unlock(&f->mu);
 		return 0;
 	}
@@ -316,83 +401,130 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 	f->min_ts = UINT64_MAX;
 	pthread_mutex_unlock(&f->mu);
 
-	qsort(take.r, take.n, sizeof(*take.r), rec_cmp);
-	while (cut < take.n && take.r[cut].ts < w)
-		cut++;
-	if (over && cut < take.n / 2) {
-		cut = take.n / 2;
-		/* Never split events of one timestamp: later arrivals at it must not be late. */
-		while (cut < take.n && take.r[cut].ts == take.r[cut - 1].ts)
-			cut++;
+	if (take.n > f->cap_keys) {
+		size_t cap = take.n + take.n / 2;
+		struct key *nk = realloc(f->keys, cap * sizeof(*nk));
+		struct key *nt = nk ? realloc(f->ktmp, (cap / 2 + 1) * sizeof(*nt)) : NULL;
+
+		if (nk)
+			f->keys = nk;
+		if (nt)
+			f->ktmp = nt;
+		if (!nk || !nt) {
+			/* Cannot sort them: counted, as any event that could not be kept. */
+			pthread_mutex_lock(&f->mu);
+			f->overflow += take.n;
+			pthread_mutex_unlock(&f->mu);
+			take.n = 0;
+		} else {
+			f->cap_keys = cap;
+		}
 	}
+	k = f->keys;
+	for (i = 0; i < take.n; i++)
+		k[i] = (struct key){take.r[i].ts, i};
+	if (take.n)
+		key_sort(k, f->ktmp, take.n);
+
+	/* The cut: every event older than w, or at least the oldest half of all of them. */
+	total = f->held.n + take.n;
+	while (ch < f->held.n && f->held.r[ch].ts < w)
+		ch++;
+	while (ct < take.n && k[ct].ts < w)
+		ct++;
+	if (over && ch + ct < total / 2) {
+		while (ch + ct < total / 2) {
+			if (held_first(f, ch, k, ct, take.n))
+				ch++;
+			else
+				ct++;
+		}
+		/* Never split events of one timestamp: later arrivals at it must not be late. */
+		last = ch && (!ct || f->held.r[ch - 1].ts >= k[ct - 1].ts) ? f->held.r[ch - 1].ts
+									   : k[ct - 1].ts;
+		while (ch < f->held.n && f->held.r[ch].ts == last)
+			ch++;
+		while (ct < take.n && k[ct].ts == last)
+			ct++;
+	}
+	if (ch || ct)
+		last = ch && (!ct || f->held.r[ch - 1].ts >= k[ct - 1].ts) ? f->held.r[ch - 1].ts
+									   : k[ct - 1].ts;
 	/*
 	 * Raise the watermark before writing: from now on an add older than the last event
 	 * written cannot go into the stream in order, and is counted late. Equal times still can.
 	 */
 	pthread_mutex_lock(&f->mu);
-	if (cut && take.r[cut - 1].ts > f->watermark)
-		f->watermark = take.r[cut - 1].ts;
+	if ((ch || ct) && last > f->watermark)
+		f->watermark = last;
 	pthread_mutex_unlock(&f->mu);
-	for (size_t i = 0; i < cut; i++) {
-		const struct rec *r = &take.r[i];
+	for (i = 0, j = 0; i < ch || j < ct;) {
+		const struct rec *r;
+		const char *payload;
 		int e;
 
-		if (r->proc != UINT32_MAX) {
-			uint64_t ch = chunk_of(f, r->ts) + 1;
-
-			if (r->proc != p_idx) {
-				pthread_mutex_lock(&f->mu); /* procs may be growing */
-				p = f->procs[r->proc];
-				pthread_mutex_unlock(&f->mu);
-				p_idx = r->proc;
-			}
-			if (p->last_chunk != ch) {
-				p->last_chunk = ch;
-				e = write_proc(f, p, r->ts);
-				if (e < 0 && !err)
-					err = e;
-			}
+		if (i < ch && (j == ct || f->held.r[i].ts <= k[j].ts)) {
+			r = &f->held.r[i++];
+			payload = f->held.data.data + r->off;
+		} else {
+			r = &take.r[k[j++].idx];
+			payload = take.data.data + r->off;
 		}
-		e = ct_tdstream_append(f->s, r->id, r->ts, r->pid, r->tid, take.data.data + r->off,
-				       r->len);
+		e = write_rec(f, r, payload, &p, &p_idx);
 		if (e < 0 && !err)
 			err = e;
 	}
-	/* The rest joins what arrived meanwhile (order within the pool does not matter: the next
-	 * round sorts by time and arrival). */
+	/* The rest, still in order, is held for a later round (copied: take's memory is reused). */
+	f->held_next.n = 0;
+	f->held_next.data.len = 0;
+	for (i = ch, j = ct; i < f->held.n || j < take.n;) {
+		const struct rec *r;
+		const char *payload;
+
+		if (held_first(f, i, k, j, take.n)) {
+			r = &f->held.r[i++];
+			payload = f->held.data.data + r->off;
+		} else {
+			r = &take.r[k[j++].idx];
+			payload = take.data.data + r->off;
+		}
+		if (pool_push(&f->held_next, r, payload)) {
+			/* Could not keep them (this one and the rest): counted. */
+			lost = (f->held.n - i) + (take.n - j) + 1;
+			break;
+		}
+	}
+	next = f->held;
+	f->held = f->held_next;
+	f->held_next = next;
+	take.n = 0;
+	take.data.len = 0;
 	pthread_mutex_lock(&f->mu);
+	f->overflow += lost;
 	/*
 	 * Events added while this round wrote, older than what it wrote (they came in before the
 	 * watermark was raised), can no longer go in order: late.
 	 */
 	{
-		size_t k = 0;
+		size_t n = 0;
 
 		f->min_ts = UINT64_MAX;
-		for (size_t i = 0; i < f->cur.n; i++) {
+		for (i = 0; i < f->cur.n; i++) {
 			if (f->cur.r[i].ts < f->watermark) {
 				f->late++;
 				continue;
 			}
 			if (f->cur.r[i].ts < f->min_ts)
 				f->min_ts = f->cur.r[i].ts;
-			f->cur.r[k++] = f->cur.r[i];
+			f->cur.r[n++] = f->cur.r[i];
 		}
-		f->cur.n = k;
+		f->cur.n = n;
 	}
-	for (size_t i = cut; i < take.n; i++) {
-		if (pool_push(&f->cur, &take.r[i], take.data.data + take.r[i].off)) {
-			f->overflow += take.n - i; /* could not keep them: counted */
-			break;
-		}
-	}
-	if (cut < take.n && take.r[cut].ts < f->min_ts)
-		f->min_ts = take.r[cut].ts;
-	f->written += cut;
+	f->held_n = f->held.n;
+	f->held_bytes = pool_bytes(&f->held);
+	f->written += ch + ct;
 	f->flushes++;
 	/* Emptied, its memory becomes the next spare. */
-	take.n = 0;
-	take.data.len = 0;
 	pool_fini(&f->spare);
 	f->spare = take;
 	pthread_mutex_unlock(&f->mu);
@@ -484,8 +616,8 @@ void ct_foreign_stats(struct ct_foreign *f, struct ct_foreign_stats *st)
 {
 	pthread_mutex_lock(&f->mu);
 	st->spans = f->spans;
-	st->events_buffered = f->cur.n;
-	st->bytes_buffered = pool_bytes(&f->cur);
+	st->events_buffered = f->cur.n + f->held_n;
+	st->bytes_buffered = pool_bytes(&f->cur) + f->held_bytes;
 	st->events_written = f->written;
 	st->late = f->late;
 	st->overflow = f->overflow;
@@ -499,10 +631,14 @@ void ct_foreign_free(struct ct_foreign *f)
 {
 	if (!f)
 		return;
-	if (f->cur.n)
-		ct_tdstream_lost(f->s, "received_unflushed", f->watermark, f->cur.n);
+	if (f->cur.n + f->held.n)
+		ct_tdstream_lost(f->s, "received_unflushed", f->watermark, f->cur.n + f->held.n);
 	pool_fini(&f->cur);
 	pool_fini(&f->spare);
+	pool_fini(&f->held);
+	pool_fini(&f->held_next);
+	free(f->keys);
+	free(f->ktmp);
 	for (uint32_t i = 0; i < f->n_procs; i++) {
 		free(f->procs[i]->service);
 		free(f->procs[i]->sdk);

@@ -462,9 +462,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			ct_buf_fini(&q->body);
 			return MHD_YES;
 		}
-		/* The declared length (within max_body) in one allocation, not a dozen doublings. */
+		/*
+		 * The declared length (within max_body) in one allocation, not a dozen doublings;
+		 * at most 1 MiB before the bytes are there (a client declaring much and sending
+		 * little must not reserve much).
+		 */
 		if (!q->body.cap && q->declared != UINT64_MAX)
-			ct_buf_reserve(&q->body, (size_t)q->declared);
+			ct_buf_reserve(&q->body,
+				       q->declared < (1u << 20) ? (size_t)q->declared : (1u << 20));
 		ct_buf_append(&q->body, upload_data, n);
 		if (q->body.oom) {
 			q->refuse = 503;

@@ -153,9 +153,23 @@ static void flush_out(struct ct_annotator *a)
 			if (a->o.exported)
 				a->o.exported(a->o.arg, b, idx, n);
 		}
-		for (size_t k = i; k < j; k++)
-			if (a->outs[k].sp)
-				ct_feed_release(a->o.feed, &a->outs[k].sp, 1);
+		/* Released together: one lock of the feed per batch (receivers take it too). */
+		{
+			struct ct_feed_span *rel[256];
+			size_t nr = 0;
+
+			for (size_t k = i; k < j; k++) {
+				if (!a->outs[k].sp)
+					continue;
+				rel[nr++] = a->outs[k].sp;
+				if (nr == sizeof(rel) / sizeof(rel[0])) {
+					ct_feed_release(a->o.feed, rel, nr);
+					nr = 0;
+				}
+			}
+			if (nr)
+				ct_feed_release(a->o.feed, rel, nr);
+		}
 		i = j;
 	}
 	free(idx);

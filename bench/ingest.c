@@ -40,7 +40,7 @@
 #define N_BODIES 16
 
 struct totals {
-	uint64_t spans, rejected, events_written, late, overflow, lost_td, refused;
+	uint64_t spans, rejected, events_written, late, overflow, lost_td, refused, undecoded;
 };
 
 static struct ct_foreign *foreign;
@@ -64,8 +64,16 @@ static int sink(void *arg, struct ct_nbatch *b)
 	return err == -ENOMEM || err == CT_EFULL ? CT_EFULL : 0;
 }
 
+/* Refuses a request before it is decoded when the foreign stream would refuse it anyway. */
+static int admit(void *arg, size_t bytes)
+{
+	(void)arg;
+	(void)bytes;
+	return ct_foreign_full(foreign) ? CT_EFULL : 0;
+}
+
 /* The receiving side: sends its port on fd, and its final counters at SIGTERM. */
-static int run_receiver(int fd, const char *dir)
+static int run_receiver(int fd, const char *dir, int use_admit)
 {
 	struct ct_tracedir_opts to = {.path = dir,
 				      .rotate_ns = 250000000ull,
@@ -73,7 +81,8 @@ static int run_receiver(int fd, const char *dir)
 				      .max_chunks = 2,
 				      .tool = "bench/ingest"};
 	struct ct_foreign_opts fo = {.grace_ns = 250000000ull};
-	struct ct_receiver_opts ro = {.otlp_port = 0, .zipkin_port = -1, .sink = sink};
+	struct ct_receiver_opts ro = {
+		.otlp_port = 0, .zipkin_port = -1, .sink = sink, .admit = use_admit ? admit : NULL};
 	struct ct_receiver_stats rs;
 	struct ct_foreign_stats fs;
 	struct ct_tracedir_stats ts;
@@ -113,6 +122,7 @@ static int run_receiver(int fd, const char *dir)
 	t.late = fs.late;
 	t.overflow = fs.overflow;
 	t.refused = fs.refused;
+	t.undecoded = rs.busy_undecoded;
 	t.lost_td = ts.late + ts.out_of_order + ts.write_errors;
 	ct_foreign_free(foreign);
 	ct_tracedir_close(td, "complete");
@@ -458,6 +468,7 @@ int main(int argc, char **argv)
 						 {"agent", required_argument, NULL, 'a'},
 						 {"no-record", no_argument, NULL, 'R'},
 						 {"export", required_argument, NULL, 'e'},
+						 {"no-admit", no_argument, NULL, 'A'},
 						 {NULL, 0, NULL, 0}};
 	unsigned seconds = 10, conns = 2;
 	uint32_t spans = 100;
@@ -467,7 +478,7 @@ int main(int argc, char **argv)
 	struct totals t = {0};
 	struct agent_run ar = {0};
 	const char *agent = NULL, *export_url = NULL;
-	int record = 1;
+	int record = 1, use_admit = 1;
 	char dir[] = "/tmp/ct-bench-ingest-XXXXXX", tdir[64], cmd[128];
 	uint64_t cpu0, cpu1, rss, start, last_acked = 0, last_cpu = 0, max_rss = 0;
 	int pfd[2], c, status;
@@ -486,11 +497,13 @@ int main(int argc, char **argv)
 			record = 0;
 		else if (c == 'e')
 			export_url = optarg;
+		else if (c == 'A')
+			use_admit = 0; /* the receiver decodes what its sink then refuses */
 		else {
 			fprintf(stderr,
 				"usage: ingest [--seconds N] [--connections N] [--spans N]\n"
 				"              [--agent build/crosstrace [--no-record] "
-				"[--export URL]]\n");
+				"[--export URL]] [--no-admit]\n");
 			return 2;
 		}
 	}
@@ -509,7 +522,7 @@ int main(int argc, char **argv)
 		child = fork();
 		if (child == 0) {
 			close(pfd[0]);
-			_exit(run_receiver(pfd[1], tdir));
+			_exit(run_receiver(pfd[1], tdir, use_admit));
 		}
 		close(pfd[1]);
 		if (read(pfd[0], &g.port, sizeof(g.port)) != sizeof(g.port)) {
@@ -529,7 +542,9 @@ int main(int argc, char **argv)
 		       agent, record ? "" : "not ", export_url ? " and exported" : "");
 	else
 		printf("receiver: 1 thread, decode + span events + foreign-stream buffer + CTF "
-		       "chunks (no annotation: run with --agent for that)\n\n");
+		       "chunks (no annotation: run with --agent for that); a full buffer refuses "
+		       "requests %s\n\n",
+		       use_admit ? "before decoding (admit)" : "after decoding (--no-admit)");
 	printf("%4s %12s %10s %16s %10s\n", "t(s)", "spans/s", "rcv CPU", "spans/CPU-s", "RSS MiB");
 	proc_usage(child, &cpu0, &rss);
 	start = ct_mono_ns();
@@ -617,11 +632,12 @@ int main(int argc, char **argv)
 		if (read(pfd[0], &t, sizeof(t)) != sizeof(t))
 			fprintf(stderr, "ingest: no final counters from the receiver\n");
 		waitpid(child, &status, 0);
-		printf("receiver: %" PRIu64 " spans taken (%" PRIu64 " refused with 503), %" PRIu64
+		printf("receiver: %" PRIu64 " spans taken (%" PRIu64
+		       " refused with 503 after decoding, %" PRIu64 " requests before), %" PRIu64
 		       " rejected; %" PRIu64 " events written, %" PRIu64 " late, %" PRIu64
 		       " overflow, %" PRIu64 " refused by the trace directory\n",
-		       t.spans, t.refused, t.rejected, t.events_written, t.late, t.overflow,
-		       t.lost_td);
+		       t.spans, t.refused, t.undecoded, t.rejected, t.events_written, t.late,
+		       t.overflow, t.lost_td);
 		printf("unexplained loss: %" PRId64
 		       " spans (acknowledged - taken by the receiver)\n",
 		       (int64_t)(atomic_load(&g.acked_spans) - t.spans));

@@ -231,6 +231,16 @@ static uint32_t proc_for(struct ct_foreign *f, const struct ct_nbatch *b,
 	return f->n_procs++;
 }
 
+int ct_foreign_full(struct ct_foreign *f)
+{
+	int full;
+
+	pthread_mutex_lock(&f->mu);
+	full = pool_bytes(&f->cur) + f->held_bytes > f->max_bytes * 2;
+	pthread_mutex_unlock(&f->mu);
+	return full;
+}
+
 int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 		   const struct ct_span_ev_clock *c)
 {

@@ -61,6 +61,13 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 		   const struct ct_span_ev_clock *c);
 
 /*
+ * Whether ct_foreign_add would refuse any batch now (CT_EFULL: the buffer is over twice
+ * max_bytes). Cheap (one lock); for a receiver's admit callback, so that a request is refused
+ * before it is decoded. Thread-safe.
+ */
+int ct_foreign_full(struct ct_foreign *f);
+
+/*
  * Owner thread, every drain period instead of ct_tracedir_tick: writes the events whose
  * chunk is about to be sealed (or the oldest half when over max_bytes), then ticks the trace
  * directory and notes a rotation. Returns 0 or the first write error.

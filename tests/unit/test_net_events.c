@@ -272,7 +272,9 @@ TEST(rotation_late_overflow)
 	fo.max_bytes = 200;
 	CHECK_INT(ct_foreign_new(&f, &fo), 0);
 	b = batch(sa, ea, 2, 0);
+	CHECK_INT(ct_foreign_full(f), 0);
 	CHECK_INT(ct_foreign_add(f, b, &clk), 0); /* an empty buffer takes a whole batch */
+	CHECK_INT(ct_foreign_full(f), 1); /* what a receiver's admit callback asks */
 	CHECK_INT(ct_foreign_add(f, b, &clk), CT_EFULL);
 	ct_nbatch_free(b);
 	ct_foreign_stats(f, &fs);
@@ -282,6 +284,7 @@ TEST(rotation_late_overflow)
 	CHECK_INT(ct_foreign_flush(f), 0);
 	ct_foreign_stats(f, &fs);
 	CHECK_U64(fs.events_buffered, 0);
+	CHECK_INT(ct_foreign_full(f), 0);
 	ct_foreign_free(f);
 	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
 	read_trace(path, &s);

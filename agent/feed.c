@@ -264,6 +264,7 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		sp[i].tid = ct_nspan_thread_id(s);
 		sp[i].id = id64(s->span_id);
 		sp[i].trace_lo = id64(s->trace_id + 8);
+		sp[i].name_len = s->name ? (uint32_t)strlen(s->name) : 0;
 		/* Looked at outside the lock; the reason is final under it (see below). */
 		if (f->o.annotate && upstream_annotated(s))
 			sp[i].reason = CT_FEED_UPSTREAM;
@@ -432,7 +433,7 @@ static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp, ct_feed
 	ev.u.span_start.flags = CT_SPAN_FLAG_SAMPLED;
 	ev.u.span_start.kind = s->kind;
 	ev.u.span_start.name = s->name ? s->name : "";
-	ev.u.span_start.name_len = (uint32_t)strlen(ev.u.span_start.name);
+	ev.u.span_start.name_len = sp->name_len;
 	fn(arg, &ev);
 	ev_scope(&ev, sp, 1, sp->start);
 	fn(arg, &ev);

@@ -50,6 +50,7 @@ struct ct_feed_span {
 	uint8_t reason; /* enum ct_feed_reason */
 	/* private */
 	uint8_t state;
+	uint32_t name_len; /* measured on arrival, while the batch is in cache */
 	uint64_t id, trace_lo;
 	struct ct_feed_span *hnext;
 };

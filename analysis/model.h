@@ -566,7 +566,9 @@ uint32_t th_iv_at(const struct thread *t, uint64_t ts);
  * scope stays the same (resolved). Pieces are what the intervals were when every process-wide
  * scope change cut every thread's interval: a wait's end (IV_WOKEN, IV_WAKE_IRQ, the waker)
  * belongs to its last piece, IV_PREFIX to its first. Before the thread's first_ev its
- * process-wide scope is the one current at first_ev. pscope.c.
+ * process-wide scope is the one current at first_ev. A piece is empty only when its interval
+ * is (several changes at one instant cut once). pscope.c; a piece borrows from the partial
+ * and is valid until the partial changes.
  */
 struct piece {
 	struct ival iv; /* a copy of the interval as this piece: iv.start is the piece's start */
@@ -604,10 +606,7 @@ static inline void th_piece_quick(const struct ct_partial *p, const struct threa
 /* Moves pc to the next piece of t (the next interval's first); 0 when pc is the last. */
 int th_piece_next(const struct ct_partial *p, const struct thread *t, uint64_t now,
 		  struct piece *pc);
-/* Makes pc the piece of t containing ts, moving forward from pc when pc->i is not NOIDX and
- * starts at or before ts; 0 (pc->i NOIDX) when t has no interval there yet. */
-int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,
-		  struct piece *pc);
+
 /* A reader of the process-wide scope of one thread moving forward in time (the sweep). */
 struct tlcur {
 	const struct proc *pr; /* the thread's process, NULL when none */
@@ -617,10 +616,16 @@ struct tlcur {
 	struct frame *val; /* the scope (resolved, borrowed), or NULL */
 	uint8_t started;
 };
+/* c reads t's process-wide scope (borrowing from p: valid until the partial changes). */
 void tl_cursor_init(const struct ct_partial *p, const struct thread *t, struct tlcur *c);
+/* tl_cursor_at when the scope changes (or on first use). */
+struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts);
 /* The process-wide scope of the thread at ts (not before the last ts asked); c->next says
- * until when it holds. */
-struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts);
+ * until when it holds. Inline: the sweep asks at every step. */
+static inline struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts)
+{
+	return c->started && ts < c->next ? c->val : tl_cursor_move(c, ts);
+}
 /* Appends "from ts on, top" to pr's timeline (taking a reference). */
 void pr_scope_changed(struct ct_partial *p, struct proc *pr, uint64_t ts, struct frame *top);
 /* Drops the entries of pr's timeline before the one that covers horizon. */

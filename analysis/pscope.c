@@ -222,13 +222,15 @@ void tl_cursor_init(const struct ct_partial *p, const struct thread *t, struct t
 	c->started = 0;
 }
 
-struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts)
+struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 {
 	const struct proc *pr = c->pr;
 	uint32_t nk;
 
-	if (!pr || !pr->tl.n)
+	if (!pr || !pr->tl.n) {
+		c->started = 1; /* c->next stays NO_END: constant */
 		return c->val;
+	}
 	if (ts < c->from)
 		ts = c->from;
 	if (!c->started) {
@@ -264,23 +266,4 @@ struct frame *tl_cursor_at(struct tlcur *c, uint64_t ts)
 	c->next = nk < pr->tl.n ? pr->tl.v[nk].ts : NO_END;
 	c->val = tl_val(pr, c->k);
 	return c->val;
-}
-
-int th_piece_seek(const struct ct_partial *p, const struct thread *t, uint64_t ts, uint64_t now,
-		  struct piece *pc)
-{
-	uint32_t i;
-
-	if (pc->i != NOIDX && pc->i < t->iv.n && pc->iv.start <= ts) {
-		/* Forward: the sweep and the walks move through time. */
-		while (pc->end <= ts && th_piece_next(p, t, now, pc))
-			;
-		return 1;
-	}
-	i = th_iv_at(t, ts);
-	pc->i = i;
-	if (i == NOIDX)
-		return 0;
-	th_piece_at(p, t, i, ts, now, pc);
-	return 1;
 }

@@ -89,10 +89,11 @@ struct ct_feed {
 	struct ct_feed_span **pend; /* ended in this take, listed in f->ended at its end */
 	size_t n_pend, cap_pend;
 	/* The take in progress (ct_feed_take_begin .. _end): records it[0..it_n), the first
-	 * it_due sorted and due, it_i the next to turn into events; q the events of one record
+	 * it_nd not due yet, the others due and sorted, it_i the next of those to turn into
+	 * events; q the events of one record
 	 * (a span's end with its scope repairs) not handed over yet. */
 	struct rec *it;
-	size_t it_n, it_due, it_i;
+	size_t it_n, it_nd, it_i;
 	uint64_t it_emitted, it_dropped;
 	struct ct_event *q;
 	size_t q_head, q_n, q_cap;
@@ -506,7 +507,7 @@ static void q_push(void *arg, const struct ct_event *ev)
 size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 {
 	struct rec *take;
-	size_t n, cut = 0;
+	size_t n, nd = 0, cut;
 
 	pthread_mutex_lock(&f->mu);
 	if (before_ns > f->analysed_until)
@@ -522,28 +523,34 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 	f->take = NULL;
 	pthread_mutex_unlock(&f->mu);
 
-	/* Only what is due gets sorted: later records wait unsorted for their round. */
+	/*
+	 * Only what is due gets sorted: later records wait unsorted for their round. They go to
+	 * the front, so that this array becomes the pool again with them in place (with a
+	 * span-delay of seconds, most records wait for several takes; copying them back each
+	 * time, under the lock the receivers need, was the larger part of a take).
+	 */
 	for (size_t i = 0; i < n; i++) {
-		if (take[i].ts >= before_ns)
+		if (take[i].ts < before_ns)
 			continue;
-		if (i != cut) {
-			struct rec t = take[cut];
+		if (i != nd) {
+			struct rec t = take[nd];
 
-			take[cut] = take[i];
+			take[nd] = take[i];
 			take[i] = t;
 		}
-		cut++;
+		nd++;
 	}
+	cut = n - nd;
 	if (cut) {
 		if (grow((void **)&f->tmp, &f->cap_tmp, cut / 2 + 1, sizeof(*f->tmp)))
-			qsort(take, cut, sizeof(*take), rec_cmp); /* no memory for the merge */
+			qsort(take + nd, cut, sizeof(*take), rec_cmp); /* no memory for the merge */
 		else
-			rec_sort(take, f->tmp, cut);
+			rec_sort(take + nd, f->tmp, cut);
 	}
 	f->it = take;
 	f->it_n = n;
-	f->it_due = cut;
-	f->it_i = 0;
+	f->it_nd = nd;
+	f->it_i = nd;
 	f->it_emitted = f->it_dropped = 0;
 	f->q_head = f->q_n = 0;
 	return cut;
@@ -554,7 +561,7 @@ int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev)
 	while (f->q_head == f->q_n) {
 		struct ct_feed_span *sp;
 
-		if (f->it_i == f->it_due)
+		if (f->it_i == f->it_n)
 			return 0;
 		f->q_head = f->q_n = 0;
 		sp = f->it[f->it_i].sp;
@@ -582,7 +589,7 @@ int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev)
 uint64_t ct_feed_take_end(struct ct_feed *f)
 {
 	struct rec *take = f->it;
-	size_t n = f->it_n, cut = f->it_due;
+	size_t nd = f->it_nd;
 	struct ct_event ev;
 
 	/* Records not turned into events yet (the caller stopped early) are taken now. */
@@ -601,28 +608,31 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 		}
 	}
 	f->n_pend = 0;
-	/* The rest goes back, together with what arrived meanwhile. */
-	if (n - cut &&
-	    !grow((void **)&f->pool, &f->cap_pool, f->n_pool + (n - cut), sizeof(*f->pool))) {
-		memcpy(f->pool + f->n_pool, take + cut, (n - cut) * sizeof(*take));
-		f->n_pool += n - cut;
-	} else if (n - cut) {
-		/* No memory to put them back: their spans are handed back unannotated. */
-		for (size_t i = cut; i < n; i++)
+	/* The records not due yet stay where they are; what arrived meanwhile joins them, and
+	 * this array is the pool again (the pool of the meantime becomes the spare). */
+	if (!grow((void **)&take, &f->cap_take, nd + f->n_pool, sizeof(*take))) {
+		struct rec *spare = f->pool;
+		size_t cap_spare = f->cap_pool;
+
+		if (f->n_pool)
+			memcpy(take + nd, f->pool, f->n_pool * sizeof(*take));
+		f->pool = take;
+		f->n_pool += nd;
+		f->cap_pool = f->cap_take;
+		f->take = spare;
+		f->cap_take = cap_spare;
+	} else {
+		/* No memory to keep them: their spans are handed back unannotated. */
+		for (size_t i = 0; i < nd; i++)
 			if (take[i].cls == 1 && take[i].sp->state == ST_QUEUED) {
 				*hfind(f, take[i].sp->id, take[i].sp->trace_lo) = take[i].sp->hnext;
 				push_ready(f, take[i].sp, CT_FEED_UNSETTLED);
 			}
-	}
-	if (!f->take) {
-		f->take = take;
-	} else {
-		free(take);
-		f->cap_take = 0;
+		f->take = take; /* the spare, of capacity cap_take */
 	}
 	pthread_mutex_unlock(&f->mu);
 	f->it = NULL;
-	f->it_n = f->it_due = f->it_i = 0;
+	f->it_n = f->it_nd = f->it_i = 0;
 	return f->it_dropped;
 }
 

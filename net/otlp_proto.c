@@ -233,7 +233,13 @@ static int scan(const uint8_t *p, size_t len, const struct scan_node *node, int 
 			if (read_varint(p, len, &i, &n) || n > len - i)
 				return CT_EFORMAT;
 			sub = scan_sub(node, key >> 3);
-			if (sub) {
+			/*
+			 * Every level of nesting takes at least two bytes (a key, a length): a
+			 * message of n bytes cannot reach the limit when depth + 1 + n / 2 does
+			 * not. Attributes, events and status are short: only the long outer messages
+			 * are walked (protobuf-c checks the framing of the rest itself).
+			 */
+			if (sub && (uint64_t)depth + 1 + n / 2 > MAX_MSG_DEPTH) {
 				err = scan(p + i, n, sub, depth + 1);
 				if (err)
 					return err;

@@ -333,6 +333,58 @@ TEST(proto_depth_limit)
  * scope's slab (30 spans) is in use while every span takes and gives back its own of the
  * same size: every value must come out as it went in.
  */
+/*
+ * A span attribute nesting `levels` arrays; with pad, every array also holds a 200-byte
+ * string, so that every level is long. Returns what decoding it returns.
+ */
+static int nested_arrays(int levels, int pad)
+{
+	struct ct_nbatch *b = NULL;
+	char err[256];
+	size_t len = 0;
+	uint8_t *body = malloc(64 * 1024);
+	int e;
+
+	for (int i = 0; i < levels; i++) {
+		wrap(body, &len, 0x0a); /* ArrayValue.values: the nested value */
+		if (pad) {
+			uint8_t s[210];
+
+			s[0] = 0x0a; /* ArrayValue.values */
+			s[1] = 0xcd; /* 205, as a varint */
+			s[2] = 0x01;
+			s[3] = 0x0a; /* AnyValue.string_value */
+			s[4] = 0xca; /* 202 */
+			s[5] = 0x01;
+			memset(s + 6, 'x', sizeof(s) - 6);
+			memcpy(body + len, s, 6 + 202);
+			len += 6 + 202;
+		}
+		wrap(body, &len, 0x2a); /* AnyValue.array_value */
+	}
+	wrap(body, &len, 0x12); /* KeyValue.value */
+	wrap(body, &len, 0x4a); /* Span.attributes */
+	wrap(body, &len, 0x12); /* ScopeSpans.spans */
+	wrap(body, &len, 0x12); /* ResourceSpans.scope_spans */
+	wrap(body, &len, 0x0a); /* ExportTraceServiceRequest.resource_spans */
+	e = ct_otlp_proto_decode(body, len, &b, err, sizeof(err));
+	ct_nbatch_free(b);
+	free(body);
+	return e;
+}
+
+/*
+ * The pre-scan skips messages too short to reach the limit (two bytes per level at least):
+ * the answer must not depend on whether the levels are short (skipped) or long (walked).
+ */
+TEST(proto_depth_boundary)
+{
+	CHECK_INT(nested_arrays(CT_OTLP_MAX_DEPTH, 0), 0);
+	CHECK_INT(nested_arrays(CT_OTLP_MAX_DEPTH + 8, 0), CT_EFORMAT);
+	for (int l = CT_OTLP_MAX_DEPTH - 4; l <= CT_OTLP_MAX_DEPTH + 8; l++)
+		CHECK_INT(nested_arrays(l, 0), nested_arrays(l, 1));
+}
+
 TEST(proto_many_fields)
 {
 	enum { N_SPANS = 30, N_ATTRS = 40, N_EVENTS = 20 };
@@ -669,6 +721,7 @@ int main(void)
 	RUN(proto_decode);
 	RUN(proto_partial_and_malformed);
 	RUN(proto_depth_limit);
+	RUN(proto_depth_boundary);
 	RUN(proto_many_fields);
 	RUN(proto_encode_roundtrip);
 	RUN(proto_response);

@@ -357,17 +357,19 @@ static int sink(void *arg, struct ct_nbatch *b)
 }
 
 /*
- * Asked by the receivers before decoding a request: when the feed would refuse it (the
- * sink's usual CT_EFULL: spans waiting for their kernel data fill the memory limits), the
- * request is answered 503 undecoded, so overload costs no decoding. The recording's own
- * buffer limit is still met in the sink, after decoding (it is rarely the one reached).
+ * Asked by the receivers before decoding a request: when the sink would refuse it -- the
+ * feed (spans waiting for their kernel data fill the memory limits; judged by the last
+ * batch's size) or the recording's buffer (full at any size) -- the request is answered 503
+ * undecoded, so overload costs no decoding.
  */
 static int admit(void *arg, size_t bytes)
 {
 	struct ct_agent *a = arg;
 
 	(void)bytes;
-	return ct_feed_admit(a->feed);
+	if (ct_feed_admit(a->feed))
+		return CT_EFULL;
+	return a->foreign && ct_foreign_full(a->foreign) ? CT_EFULL : 0;
 }
 
 /* ---- the owner thread: chunks ---- */

@@ -12,6 +12,7 @@ clang llvm lld libclang-rt-14-dev clang-format
 libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
 babeltrace2 libbabeltrace2-dev lttng-tools liblttng-ust-dev
 libjansson-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev
+libjemalloc-dev
 strace linux-perf wrk procps iproute2 python3 file
 "
 # Node.js and npm: the machine's own (often NodeSource's nodejs, which bundles npm and

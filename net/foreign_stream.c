@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The foreign stream's time-ordered buffer. Receivers append records (header + payload) to
- * a pool under a mutex; the owner thread swaps the pool out, sorts its new events by (time,
- * arrival), merges them with the events held back from earlier rounds (kept in that order),
- * writes the prefix older than the watermark and holds the rest. Each chunk boundary the
- * owner observed is remembered so that a boundary's events are written while its chunk is
- * still open, and so that PROCESS_INFO is written once per process and chunk.
+ * The foreign stream's time-ordered buffer. Receivers append events to a pool under a mutex,
+ * as records of events of one time; the owner thread swaps the pool out, sorts its new
+ * records by (time, arrival), merges them with the records held back from earlier rounds
+ * (kept in that order), writes the prefix older than the watermark and holds the rest. Each
+ * chunk boundary the owner observed is remembered so that a boundary's events are written
+ * while its chunk is still open, and so that PROCESS_INFO is written once per process and
+ * chunk.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,20 +18,27 @@
 #include "format/event.h"
 #include "util/buf.h"
 
+/*
+ * A record is a run of events that arrived one after the other with the same time, process
+ * and thread: a span's start, attributes and scope entry, or its scope exit, status and end.
+ * Nothing can come between them in (time, arrival) order, so they are sorted, merged and
+ * copied as one (a dozen events per span were each a record before: most of the owner's
+ * instructions went to sorting and copying them).
+ */
 struct rec {
 	uint64_t ts;
-	uint64_t seq; /* arrival order: keeps start → attrs → end order on equal times */
 	int32_t pid, tid;
 	uint32_t proc; /* index into procs */
-	uint32_t off; /* payload offset in the pool */
-	uint16_t id;
-	uint16_t len;
+	uint32_t off; /* offset of its events in the pool's data: [u16 id][u16 len][payload]... */
+	uint32_t len; /* bytes of its events there */
+	uint32_t n; /* number of events */
 };
 
 /* A pool holds records in arrival order (cur) or in (time, arrival) order (held). */
 struct pool {
 	struct rec *r;
 	size_t n, cap;
+	size_t events; /* in its records */
 	struct ct_buf data;
 };
 
@@ -44,7 +52,7 @@ struct key {
 struct proc {
 	int32_t pid;
 	char *service, *sdk;
-	struct ct_buf events; /* [u16 id][u16 len][payload]... */
+	struct ct_buf events; /* as a record's: [u16 id][u16 len][payload]... */
 	uint64_t last_chunk; /* chunk number + 1 it was last written to; 0 never */
 };
 
@@ -57,23 +65,22 @@ struct ct_foreign {
 	size_t max_bytes;
 	uint64_t max_hold_ns;
 
-	pthread_mutex_t mu; /* guards cur, spare, procs, seq, watermark, counters below */
+	pthread_mutex_t mu; /* guards cur, spare, procs, watermark, counters below */
 	struct pool cur;
 	struct pool spare; /* an empty pool whose memory is reused at the next flush */
 	struct proc **procs; /* each entry stays put: the owner reads it without the lock */
 	uint32_t n_procs, cap_procs;
-	uint64_t seq;
 	uint64_t watermark; /* every event older than this was written or counted */
 	uint64_t min_ts; /* oldest event in cur (UINT64_MAX when empty) */
 	uint64_t late, overflow, truncated, spans, written, flushes, refused;
 	uint64_t late_reported, overflow_reported;
 
-	size_t held_n, held_bytes; /* copies of held's size for adders and stats */
+	size_t held_events, held_bytes; /* copies of held's size for adders and stats */
 
 	/* Owner thread only. */
 	struct pool held; /* not yet written, sorted by (time, arrival) */
 	struct pool held_next; /* memory for the next round's held */
-	struct key *keys, *ktmp; /* the sort of a round's new events */
+	struct key *keys, *ktmp; /* the sort of a round's new records */
 	size_t cap_keys;
 	uint64_t *bounds; /* chunk boundaries observed, ascending */
 	size_t n_bounds, cap_bounds;
@@ -99,26 +106,66 @@ static size_t pool_bytes(const struct pool *p)
 	return p->data.len + p->n * sizeof(struct rec);
 }
 
-static int pool_push(struct pool *p, const struct rec *r, const void *payload)
+/* Makes room for one more record and n bytes of data. Returns 0 or -ENOMEM. */
+static int pool_reserve(struct pool *p, size_t n)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1024;
-		struct rec *n = realloc(p->r, cap * sizeof(*n));
+		struct rec *r = realloc(p->r, cap * sizeof(*r));
 
-		if (!n)
+		if (!r)
 			return -ENOMEM;
-		p->r = n;
+		p->r = r;
 		p->cap = cap;
 	}
-	if (p->data.len + r->len > UINT32_MAX || ct_buf_reserve(&p->data, r->len))
+	if (p->data.len + n > UINT32_MAX)
+		return -ENOMEM;
+	return ct_buf_reserve(&p->data, n);
+}
+
+/* Appends a copy of record r whose events are at events. */
+static int pool_push(struct pool *p, const struct rec *r, const char *events)
+{
+	if (pool_reserve(p, r->len))
 		return -ENOMEM;
 	p->r[p->n] = *r;
 	p->r[p->n].off = (uint32_t)p->data.len;
-	/* Room was made above: a copy, not ct_buf_append's second check (a dozen per span). */
-	memcpy(p->data.data + p->data.len, payload, r->len);
+	memcpy(p->data.data + p->data.len, events, r->len);
 	p->data.len += r->len;
 	p->data.data[p->data.len] = 0;
 	p->n++;
+	p->events += r->n;
+	return 0;
+}
+
+/*
+ * Appends one event at (at->ts, pid, tid, proc): to the last record when it has the same ones
+ * and its events end the data (it is not a record removed as late), else in a new record.
+ */
+static int pool_add(struct pool *p, const struct rec *at, uint16_t id, const void *payload,
+		    size_t len)
+{
+	uint16_t hdr[2] = {id, (uint16_t)len};
+	struct rec *r;
+
+	if (pool_reserve(p, sizeof(hdr) + len))
+		return -ENOMEM;
+	r = p->n ? &p->r[p->n - 1] : NULL;
+	if (!r || r->ts != at->ts || r->pid != at->pid || r->tid != at->tid ||
+	    r->proc != at->proc || r->off + r->len != p->data.len) {
+		r = &p->r[p->n++];
+		*r = *at;
+		r->off = (uint32_t)p->data.len;
+		r->len = 0;
+		r->n = 0;
+	}
+	memcpy(p->data.data + p->data.len, hdr, sizeof(hdr));
+	memcpy(p->data.data + p->data.len + sizeof(hdr), payload, len);
+	p->data.len += sizeof(hdr) + len;
+	p->data.data[p->data.len] = 0;
+	r->len += (uint32_t)(sizeof(hdr) + len);
+	r->n++;
+	p->events++;
 	return 0;
 }
 
@@ -162,15 +209,13 @@ static int add_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t t
 {
 	struct add_ctx *c = arg;
 	struct ct_foreign *f = c->f;
-	struct rec r = {.ts = ts, .pid = pid, .tid = tid, .id = id, .len = (uint16_t)len};
+	struct rec at = {.ts = ts, .pid = pid, .tid = tid, .proc = c->proc};
 
 	if (ts < f->watermark) {
 		f->late++;
 		return 0;
 	}
-	r.seq = f->seq++;
-	r.proc = c->proc;
-	if (pool_push(&f->cur, &r, payload)) {
+	if (pool_add(&f->cur, &at, id, payload, len)) {
 		f->overflow++;
 		return 0;
 	}
@@ -285,9 +330,9 @@ static int key_lt(const struct key *a, const struct key *b)
 }
 
 /*
- * Merge sort of a round's keys (tmp: room for n / 2 + 1). Events come in nearly in time order
- * (a batch's spans one after the other), so halves already in order are not merged: close to
- * one pass over the keys. qsort of the 40-byte records was most of the owner's time.
+ * Merge sort of a round's keys (tmp: room for n / 2 + 1). Records come in nearly in time order
+ * (a batch's spans one after the other), so halves already in order are not merged. qsort of
+ * the 40-byte records was most of the owner's time.
  */
 static void key_sort(struct key *a, struct key *tmp, size_t n)
 {
@@ -331,17 +376,19 @@ static uint64_t chunk_of(const struct ct_foreign *f, uint64_t ts)
 	return f->chunk_base + lo;
 }
 
-static int write_proc(struct ct_foreign *f, struct proc *p, uint64_t ts)
+/* Writes the events of ev[0..len) ([u16 id][u16 len][payload]...) at ts. */
+static int write_events(struct ct_foreign *f, const char *ev, size_t len, uint64_t ts, int32_t pid,
+			int32_t tid)
 {
 	size_t off = 0;
 
-	while (off + 4 <= p->events.len) {
+	while (off + 4 <= len) {
 		uint16_t hdr[2];
 		int e;
 
-		memcpy(hdr, p->events.data + off, sizeof(hdr));
+		memcpy(hdr, ev + off, sizeof(hdr));
 		off += sizeof(hdr);
-		e = ct_tdstream_append(f->s, hdr[0], ts, p->pid, 0, p->events.data + off, hdr[1]);
+		e = ct_tdstream_append(f->s, hdr[0], ts, pid, tid, ev + off, hdr[1]);
 		if (e < 0)
 			return e;
 		off += hdr[1];
@@ -350,8 +397,8 @@ static int write_proc(struct ct_foreign *f, struct proc *p, uint64_t ts)
 }
 
 /* Writes one record (and its process's PROCESS_INFO first when its chunk has not had it). */
-static int write_rec(struct ct_foreign *f, const struct rec *r, const char *payload,
-		     struct proc **p, uint32_t *p_idx)
+static int write_rec(struct ct_foreign *f, const struct rec *r, const char *events, struct proc **p,
+		     uint32_t *p_idx)
 {
 	int err = 0, e;
 
@@ -366,13 +413,12 @@ static int write_rec(struct ct_foreign *f, const struct rec *r, const char *payl
 		}
 		if ((*p)->last_chunk != ch) {
 			(*p)->last_chunk = ch;
-			e = write_proc(f, *p, r->ts);
-			if (e < 0)
-				err = e;
+			err = write_events(f, (*p)->events.data, (*p)->events.len, r->ts, (*p)->pid,
+					   0);
 		}
 	}
-	e = ct_tdstream_append(f->s, r->id, r->ts, r->pid, r->tid, payload, r->len);
-	return err ? err : e < 0 ? e : 0;
+	e = write_events(f, events, r->len, r->ts, r->pid, r->tid);
+	return err ? err : e;
 }
 
 /* Whether the next event in (time, arrival) order is held's i-th rather than take's j-th:
@@ -395,8 +441,8 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 	struct pool take;
 	struct proc *p = NULL;
 	uint32_t p_idx = UINT32_MAX;
-	size_t ch = 0, ct = 0, i, j, total;
-	uint64_t held_min = f->held.n ? f->held.r[0].ts : UINT64_MAX, last = 0, lost = 0;
+	size_t ch = 0, ct = 0, i, j, total, written = 0;
+	uint64_t held_min = f->held.n ? f->held.r[0].ts : UINT64_MAX, last = 0;
 	int err = 0, over;
 	struct pool next;
 	struct key *k;
@@ -426,9 +472,10 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		if (!nk || !nt) {
 			/* Cannot sort them: counted, as any event that could not be kept. */
 			pthread_mutex_lock(&f->mu);
-			f->overflow += take.n;
+			f->overflow += take.events;
 			pthread_mutex_unlock(&f->mu);
 			take.n = 0;
+			take.events = 0;
 		} else {
 			f->cap_keys = cap;
 		}
@@ -439,7 +486,7 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 	if (take.n)
 		key_sort(k, f->ktmp, take.n);
 
-	/* The cut: every event older than w, or at least the oldest half of all of them. */
+	/* The cut: every event older than w, or at least the oldest half of all records. */
 	total = f->held.n + take.n;
 	while (ch < f->held.n && f->held.r[ch].ts < w)
 		ch++;
@@ -486,9 +533,11 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		e = write_rec(f, r, payload, &p, &p_idx);
 		if (e < 0 && !err)
 			err = e;
+		written += r->n;
 	}
 	/* The rest, still in order, is held for a later round (copied: take's memory is reused). */
 	f->held_next.n = 0;
+	f->held_next.events = 0;
 	f->held_next.data.len = 0;
 	for (i = ch, j = ct; i < f->held.n || j < take.n;) {
 		const struct rec *r;
@@ -501,19 +550,17 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 			r = &take.r[k[j++].idx];
 			payload = take.data.data + r->off;
 		}
-		if (pool_push(&f->held_next, r, payload)) {
-			/* Could not keep them (this one and the rest): counted. */
-			lost = (f->held.n - i) + (take.n - j) + 1;
-			break;
-		}
+		if (pool_push(&f->held_next, r, payload))
+			break; /* could not keep this one and the rest: counted below */
 	}
+	pthread_mutex_lock(&f->mu);
+	f->overflow += f->held.events + take.events - written - f->held_next.events;
 	next = f->held;
 	f->held = f->held_next;
 	f->held_next = next;
 	take.n = 0;
+	take.events = 0;
 	take.data.len = 0;
-	pthread_mutex_lock(&f->mu);
-	f->overflow += lost;
 	/*
 	 * Events added while this round wrote, older than what it wrote (they came in before the
 	 * watermark was raised), can no longer go in order: late.
@@ -524,7 +571,8 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		f->min_ts = UINT64_MAX;
 		for (i = 0; i < f->cur.n; i++) {
 			if (f->cur.r[i].ts < f->watermark) {
-				f->late++;
+				f->late += f->cur.r[i].n;
+				f->cur.events -= f->cur.r[i].n;
 				continue;
 			}
 			if (f->cur.r[i].ts < f->min_ts)
@@ -533,9 +581,9 @@ static int flush_before(struct ct_foreign *f, uint64_t w)
 		}
 		f->cur.n = n;
 	}
-	f->held_n = f->held.n;
+	f->held_events = f->held.events;
 	f->held_bytes = pool_bytes(&f->held);
-	f->written += ch + ct;
+	f->written += written;
 	f->flushes++;
 	/* Emptied, its memory becomes the next spare. */
 	pool_fini(&f->spare);
@@ -629,7 +677,7 @@ void ct_foreign_stats(struct ct_foreign *f, struct ct_foreign_stats *st)
 {
 	pthread_mutex_lock(&f->mu);
 	st->spans = f->spans;
-	st->events_buffered = f->cur.n + f->held_n;
+	st->events_buffered = f->cur.events + f->held_events;
 	st->bytes_buffered = pool_bytes(&f->cur) + f->held_bytes;
 	st->events_written = f->written;
 	st->late = f->late;
@@ -644,8 +692,9 @@ void ct_foreign_free(struct ct_foreign *f)
 {
 	if (!f)
 		return;
-	if (f->cur.n + f->held.n)
-		ct_tdstream_lost(f->s, "received_unflushed", f->watermark, f->cur.n + f->held.n);
+	if (f->cur.events + f->held.events)
+		ct_tdstream_lost(f->s, "received_unflushed", f->watermark,
+				 f->cur.events + f->held.events);
 	pool_fini(&f->cur);
 	pool_fini(&f->spare);
 	pool_fini(&f->held);

@@ -129,6 +129,7 @@ TEST(order_and_conversion)
 	uint64_t s2[1] = {100}, e2[1] = {800};
 	struct ct_tracedir *td;
 	struct ct_foreign *f;
+	struct ct_foreign_stats fs;
 	struct ct_tracedir_stats st;
 	struct ct_nbatch *b;
 	struct seen s;
@@ -150,8 +151,14 @@ TEST(order_and_conversion)
 	b = batch(s2, e2, 1, 2);
 	CHECK_INT(ct_foreign_add(f, b, &clk), 0);
 	ct_nbatch_free(b);
+	/* Counted in events (9 per span), though a span's events of one time are kept together. */
+	ct_foreign_stats(f, &fs);
+	CHECK_U64(fs.events_buffered, 27);
 	CHECK_INT(ct_foreign_tick(f, 1000 * MS), 0); /* no rotation yet: nothing due */
 	CHECK_INT(ct_foreign_flush(f), 0);
+	ct_foreign_stats(f, &fs);
+	CHECK_U64(fs.events_buffered, 0);
+	CHECK_U64(fs.events_written, 27);
 	ct_tracedir_stats(td, &st);
 	CHECK_INT(st.out_of_order, 0);
 	CHECK_INT(st.late, 0);

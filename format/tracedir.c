@@ -60,11 +60,12 @@ struct ct_tdstream {
 	unsigned idx;
 	uint64_t last_ts;
 	/*
-	 * The stream's writer in the current chunk, valid while fast_gen == td->open_gen: most
-	 * appends go there, without looking the chunk and the writer up.
+	 * The open chunk this stream last wrote to and its writer there, valid while fast_gen ==
+	 * td->open_gen: most appends go to the same chunk as the one before (the current chunk,
+	 * or for the foreign stream the one before it), without looking it and its writer up.
 	 */
 	unsigned fast_gen;
-	uint64_t fast_begin; /* the current chunk's begin_ns */
+	uint64_t fast_begin, fast_end; /* the times that chunk covers: [begin, end) */
 	struct chunk *fast_c;
 	struct ct_stream_writer *fast_w;
 };
@@ -582,8 +583,9 @@ int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t 
 	struct chunk *c;
 	int err = 0;
 
-	if (s->fast_gen == td->open_gen && ts >= s->fast_begin && ts >= s->last_ts) {
-		/* In order, for the current chunk, whose writer this stream already has. */
+	if (s->fast_gen == td->open_gen && ts >= s->fast_begin && ts < s->fast_end &&
+	    ts >= s->last_ts) {
+		/* In order, for the chunk of the last append, whose writer this stream has. */
 		c = s->fast_c;
 		w = s->fast_w;
 	} else {
@@ -601,9 +603,12 @@ int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t 
 			return 1;
 		}
 		err = writer_for(td, c, s, &w);
-		if (!err && c == &td->open[td->n_open - 1]) {
+		if (!err) {
 			s->fast_gen = td->open_gen;
 			s->fast_begin = c->info->begin_ns;
+			/* chunk_for's answer until open[] changes: up to the next chunk's begin. */
+			s->fast_end =
+				c == &td->open[td->n_open - 1] ? UINT64_MAX : c[1].info->begin_ns;
 			s->fast_c = c;
 			s->fast_w = w;
 		}

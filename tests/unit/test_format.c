@@ -220,6 +220,9 @@ TEST(test_tracedir_rotation_and_babeltrace)
 		CHECK_INT(append_syscall(cpu0, ts, 101, 1), 0);
 		written++;
 		ts += 1;
+		/* At the boundary: the new chunk, though the stream's last event went to the old. */
+		CHECK_INT(append_syscall(cpu0, ts, 101, 1), 0);
+		written++;
 		CHECK_INT(ct_tracedir_tick(td, ts + 1000), 0);
 	}
 	/* Older than every open chunk: dropped and counted, never silently. */

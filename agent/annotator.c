@@ -819,7 +819,7 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 {
 	struct ct_partial *p = NULL;
 	struct ct_chunk_reader *r = NULL;
-	struct ct_event ev, fev;
+	struct ct_event ev;
 	char err[600];
 	uint64_t n = 0, nf = 0, dropped;
 	unsigned foreign = UINT_MAX;
@@ -861,12 +861,12 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 	p = a->run;
 	{
 		int more = r ? ct_chunk_reader_next(r, &ev) > 0 : 0;
-		int have = ct_feed_take_next(a->o.feed, &fev);
+		const struct ct_event *fev = ct_feed_take_next(a->o.feed);
 
 		/* Merge: chunk events and the feed's, by time (the feed's after at equal times:
 		 * a span's scope follows kernel events of the same instant). */
-		while (more || have) {
-			if (more && (!have || ev.ts <= fev.ts)) {
+		while (more || fev) {
+			if (more && (!fev || ev.ts <= fev->ts)) {
 				if (ev.stream != foreign) {
 					ct_partial_feed(p, &ev);
 					n++;
@@ -874,11 +874,11 @@ static uint64_t analyse(struct ct_annotator *a, const struct qchunk *c)
 				more = ct_chunk_reader_next(r, &ev) > 0;
 			} else {
 				if (a->debug)
-					log_feed_event(&fev);
-				ct_partial_feed(p, &fev);
+					log_feed_event(fev);
+				ct_partial_feed(p, fev);
 				n++;
 				nf++;
-				have = ct_feed_take_next(a->o.feed, &fev);
+				fev = ct_feed_take_next(a->o.feed);
 			}
 		}
 		if (r && ct_chunk_reader_errors(r))

@@ -136,13 +136,11 @@ static struct ct_feed_span **hfind(struct ct_feed *f, uint64_t id, uint64_t trac
 	return p;
 }
 
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
+static int grow_to(void **v, size_t *cap, size_t need, size_t elem)
 {
 	size_t c = *cap ? *cap : 256;
 	void *n;
 
-	if (need <= *cap)
-		return 0;
 	while (c < need)
 		c *= 2;
 	n = realloc(*v, c * elem);
@@ -151,6 +149,13 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 	*v = n;
 	*cap = c;
 	return 0;
+}
+
+/* Room for need elements of elem bytes in *v, of *cap: 0, or -ENOMEM (*v unchanged). Inline:
+ * it is asked for every event and every span ended, and nearly always has room. */
+static inline int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	return need <= *cap ? 0 : grow_to(v, cap, need, elem);
 }
 
 /* Called with mu held. */
@@ -164,18 +169,26 @@ static int push_ready(struct ct_feed *f, struct ct_feed_span *sp, uint8_t reason
 	return 0;
 }
 
-static int upstream_annotated(const struct ct_nspan *s)
+/*
+ * What the feed reads of a span's attributes, in one pass: whether another agent annotated
+ * it (returns 1), and its thread id (*tid, 0 without one). The first bytes rule out nearly
+ * every key without a call (ct_nspan_thread_id compared every key with strcmp); the thread
+ * id's value is read by ct_nspan_thread_id, only for spans that carry one.
+ */
+static int scan_attrs(const struct ct_nspan *s, int32_t *tid)
 {
-	static const char key[] = "crosstrace.annotation";
+	int upstream = 0, has_tid = 0;
 
-	/* The first bytes rule out nearly every key without a call. */
 	for (uint32_t i = 0; i < s->attrs.n; i++) {
 		const char *k = s->attrs.v[i].key;
 
-		if (k[0] == 'c' && k[1] == 'r' && !strcmp(k, key))
-			return 1;
+		if (k[0] == 'c' && k[1] == 'r' && !strcmp(k, "crosstrace.annotation"))
+			upstream = 1;
+		else if (k[0] == 't' && k[1] == 'h' && !strcmp(k, "thread.id"))
+			has_tid = 1;
 	}
-	return 0;
+	*tid = has_tid ? ct_nspan_thread_id(s) : 0;
+	return upstream;
 }
 
 /* Memory a held batch is charged for (fixed at reservation: b does not change until added). */
@@ -262,12 +275,11 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		sp[i].offset_ns = c->offset_ns;
 		sp[i].uncertainty_ns = c->uncertainty_ns + s->time_resolution_ns;
 		sp[i].pid = b->resources[s->resource].pid;
-		sp[i].tid = ct_nspan_thread_id(s);
 		sp[i].id = id64(s->span_id);
 		sp[i].trace_lo = id64(s->trace_id + 8);
 		sp[i].name_len = s->name ? (uint32_t)strlen(s->name) : 0;
 		/* Looked at outside the lock; the reason is final under it (see below). */
-		if (f->o.annotate && upstream_annotated(s))
+		if (scan_attrs(s, &sp[i].tid) && f->o.annotate)
 			sp[i].reason = CT_FEED_UPSTREAM;
 	}
 	pthread_mutex_lock(&f->mu);
@@ -395,57 +407,69 @@ static void stack_push(struct ct_feed *f, struct ct_feed_span *sp)
 	st->v[st->n++] = sp;
 }
 
-static void ev_scope(struct ct_event *ev, const struct ct_feed_span *sp, int enter, uint64_t ts)
+/*
+ * A queued event of sp's thread (or process) at ts, or NULL without memory (counted as
+ * dropped). Events are written in place and handed over from there: building each (~100
+ * bytes) on the stack to copy it in and out again cost more than filling it. The caller sets
+ * the payload of its type, the only part readers look at: the rest is not cleared.
+ */
+static inline struct ct_event *q_event(struct ct_feed *f, const struct ct_feed_span *sp,
+				       uint16_t type, uint64_t ts)
 {
-	const struct ct_nspan *s = &sp->b->spans[sp->idx];
+	struct ct_event *ev;
 
-	memset(ev, 0, sizeof(*ev));
+	if (grow((void **)&f->q, &f->q_cap, f->q_n + 1, sizeof(*f->q))) {
+		f->it_dropped++;
+		return NULL;
+	}
+	ev = &f->q[f->q_n++];
 	ev->ts = ts;
 	ev->pid = sp->pid;
 	ev->tid = sp->tid;
+	ev->type = type;
 	ev->cpu = 0xffff;
+	ev->stream = 0;
+	return ev;
+}
+
+static void q_scope(struct ct_feed *f, const struct ct_feed_span *sp, int enter, uint64_t ts)
+{
+	struct ct_event *ev = q_event(f, sp, enter ? CT_EV_SCOPE_ENTER : CT_EV_SCOPE_EXIT, ts);
+
+	if (!ev)
+		return;
 	if (enter) {
-		ev->type = CT_EV_SCOPE_ENTER;
 		ev->u.scope_enter.span_id = sp->id;
-		ev->u.scope_enter.trace_hi = id64(s->trace_id);
+		ev->u.scope_enter.trace_hi = id64(sp->b->spans[sp->idx].trace_id);
 		ev->u.scope_enter.trace_lo = sp->trace_lo;
 	} else {
-		ev->type = CT_EV_SCOPE_EXIT;
 		ev->u.scope_exit.span_id = sp->id;
 	}
 }
 
-static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp, ct_feed_event_fn fn,
-		       void *arg)
+static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp)
 {
 	const struct ct_nspan *s = &sp->b->spans[sp->idx];
-	struct ct_event ev = {0};
+	struct ct_event *ev = q_event(f, sp, CT_EV_SPAN_START, sp->start);
 
-	ev.ts = sp->start;
-	ev.pid = sp->pid;
-	ev.tid = sp->tid;
-	ev.cpu = 0xffff;
-	ev.type = CT_EV_SPAN_START;
-	ev.u.span_start.trace_hi = id64(s->trace_id);
-	ev.u.span_start.trace_lo = sp->trace_lo;
-	ev.u.span_start.span_id = sp->id;
-	ev.u.span_start.parent_id = id64(s->parent_id);
-	ev.u.span_start.start_ns = sp->start;
-	ev.u.span_start.flags = CT_SPAN_FLAG_SAMPLED;
-	ev.u.span_start.kind = s->kind;
-	ev.u.span_start.name = s->name ? s->name : "";
-	ev.u.span_start.name_len = sp->name_len;
-	fn(arg, &ev);
-	ev_scope(&ev, sp, 1, sp->start);
-	fn(arg, &ev);
+	if (ev)
+		ev->u.span_start = (struct ct_ev_span_start){.trace_hi = id64(s->trace_id),
+							     .trace_lo = sp->trace_lo,
+							     .span_id = sp->id,
+							     .parent_id = id64(s->parent_id),
+							     .start_ns = sp->start,
+							     .flags = CT_SPAN_FLAG_SAMPLED,
+							     .kind = s->kind,
+							     .name = s->name ? s->name : "",
+							     .name_len = sp->name_len};
+	q_scope(f, sp, 1, sp->start);
 	f->st.events_fed += 2;
 }
 
-static void emit_end(struct ct_feed *f, struct ct_feed_span *sp, ct_feed_event_fn fn, void *arg)
+static void emit_end(struct ct_feed *f, struct ct_feed_span *sp)
 {
-	const struct ct_nspan *s = &sp->b->spans[sp->idx];
 	struct stack *st = stack_of(f, sp->pid, sp->tid, 0);
-	struct ct_event ev;
+	struct ct_event *ev;
 	uint32_t at = UINT32_MAX;
 
 	for (uint32_t i = st ? st->n : 0; i-- > 0;)
@@ -455,15 +479,11 @@ static void emit_end(struct ct_feed *f, struct ct_feed_span *sp, ct_feed_event_f
 		}
 	if (at != UINT32_MAX) {
 		/* Spans entered above it and still open: leave them, leave it, re-enter them. */
-		for (uint32_t i = st->n; i-- > at + 1;) {
-			ev_scope(&ev, st->v[i], 0, sp->end);
-			fn(arg, &ev);
-		}
-		ev_scope(&ev, sp, 0, sp->end);
-		fn(arg, &ev);
+		for (uint32_t i = st->n; i-- > at + 1;)
+			q_scope(f, st->v[i], 0, sp->end);
+		q_scope(f, sp, 0, sp->end);
 		for (uint32_t i = at + 1; i < st->n; i++) {
-			ev_scope(&ev, st->v[i], 1, sp->end);
-			fn(arg, &ev);
+			q_scope(f, st->v[i], 1, sp->end);
 			st->v[i - 1] = st->v[i];
 		}
 		if (at + 1 < st->n)
@@ -471,37 +491,13 @@ static void emit_end(struct ct_feed *f, struct ct_feed_span *sp, ct_feed_event_f
 		f->st.events_fed += 1 + 2 * (st->n - at - 1);
 		st->n--;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.ts = sp->end;
-	ev.pid = sp->pid;
-	ev.tid = sp->tid;
-	ev.cpu = 0xffff;
-	ev.type = CT_EV_SPAN_END;
-	ev.u.span_end.span_id = sp->id;
-	ev.u.span_end.end_ns = sp->end;
-	ev.u.span_end.status = s->status;
-	ev.u.span_end.message = "";
-	fn(arg, &ev);
+	ev = q_event(f, sp, CT_EV_SPAN_END, sp->end);
+	if (ev)
+		ev->u.span_end = (struct ct_ev_span_end){.span_id = sp->id,
+							 .end_ns = sp->end,
+							 .status = sp->b->spans[sp->idx].status,
+							 .message = ""};
 	f->st.events_fed++;
-}
-
-/* The events of one record go to the queue; the queue is empty whenever a record is taken. */
-static void q_push(void *arg, const struct ct_event *ev)
-{
-	struct ct_feed *f = arg;
-
-	if (f->q_n == f->q_cap) {
-		size_t cap = f->q_cap ? f->q_cap * 2 : 64;
-		struct ct_event *n = realloc(f->q, cap * sizeof(*n));
-
-		if (!n) {
-			f->it_dropped++;
-			return;
-		}
-		f->q = n;
-		f->q_cap = cap;
-	}
-	f->q[f->q_n++] = *ev;
 }
 
 size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
@@ -556,25 +552,25 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 	return cut;
 }
 
-int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev)
+const struct ct_event *ct_feed_take_next(struct ct_feed *f)
 {
 	while (f->q_head == f->q_n) {
 		struct ct_feed_span *sp;
 
 		if (f->it_i == f->it_n)
-			return 0;
+			return NULL;
 		f->q_head = f->q_n = 0;
 		sp = f->it[f->it_i].sp;
 		if (f->it[f->it_i++].cls == 1) {
 			if (sp->state != ST_QUEUED)
 				continue;
-			emit_start(f, sp, q_push, f);
+			emit_start(f, sp);
 			sp->state = ST_ENTERED;
 			stack_push(f, sp);
 		} else {
 			if (sp->state != ST_ENTERED)
 				continue;
-			emit_end(f, sp, q_push, f);
+			emit_end(f, sp);
 			/* Without memory to list it, it stays entered: never claimed, handed back
 			 * unannotated at shutdown (as when f->ended cannot grow in _end). */
 			if (!grow((void **)&f->pend, &f->cap_pend, f->n_pend + 1, sizeof(*f->pend)))
@@ -582,18 +578,16 @@ int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev)
 		}
 		f->it_emitted++;
 	}
-	*ev = f->q[f->q_head++];
-	return 1;
+	return &f->q[f->q_head++];
 }
 
 uint64_t ct_feed_take_end(struct ct_feed *f)
 {
 	struct rec *take = f->it;
 	size_t nd = f->it_nd;
-	struct ct_event ev;
 
 	/* Records not turned into events yet (the caller stopped early) are taken now. */
-	while (ct_feed_take_next(f, &ev))
+	while (ct_feed_take_next(f))
 		f->it_dropped++;
 	pthread_mutex_lock(&f->mu);
 	/* Ended spans become claimable, one lock for all (only this thread claims, afterwards). */
@@ -638,11 +632,11 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 
 uint64_t ct_feed_take_events(struct ct_feed *f, uint64_t before_ns, ct_feed_event_fn fn, void *arg)
 {
-	struct ct_event ev;
+	const struct ct_event *ev;
 
 	ct_feed_take_begin(f, before_ns);
-	while (ct_feed_take_next(f, &ev))
-		fn(arg, &ev);
+	while ((ev = ct_feed_take_next(f)))
+		fn(arg, ev);
 	ct_feed_take_end(f);
 	return f->it_emitted;
 }

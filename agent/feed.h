@@ -113,14 +113,14 @@ typedef void (*ct_feed_event_fn)(void *arg, const struct ct_event *ev);
  * Annotator thread, a take in three calls, so that the caller merges the feed's events with
  * its own without a copy of them all: _begin records before_ns as analysed (spans added
  * later that start before it are late) and returns how many span records are due; _next
- * gives, in timestamp order, the next event of every queued span older than before_ns (1,
- * or 0 when there is none left; ev is valid until the next call); _end makes the spans that
- * ended claimable and keeps the rest for later takes, and returns how many events could not
- * be handed over (no memory: the analysis missed them). A take must be ended before spans
- * are claimed or another take begins.
+ * gives, in timestamp order, the next event of every queued span older than before_ns (NULL
+ * when there is none left; the event is the feed's, valid until the next call); _end makes
+ * the spans that ended claimable and keeps the rest for later takes, and returns how many
+ * events could not be handed over (no memory: the analysis missed them). A take must be
+ * ended before spans are claimed or another take begins.
  */
 size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns);
-int ct_feed_take_next(struct ct_feed *f, struct ct_event *ev);
+const struct ct_event *ct_feed_take_next(struct ct_feed *f);
 uint64_t ct_feed_take_end(struct ct_feed *f);
 
 /*

@@ -317,26 +317,55 @@ TEST(take_in_steps)
 {
 	struct ct_feed *f = feed_new(100);
 	const struct sp s[] = {{1, 0, T0, T0 + 50 * MS, 100}, {2, 1, T0 + MS, T0 + 2 * MS, 100}};
-	struct ct_event ev;
+	const struct ct_event *ev;
 
 	CHECK_INT(add(f, s, 2), 0);
 	/* Both starts and the child's end are due; the parent's end is not. */
 	CHECK_U64(ct_feed_take_begin(f, T0 + 10 * MS), 3);
-	CHECK_INT(ct_feed_take_next(f, &ev), 1);
-	CHECK_INT(ev.type, CT_EV_SPAN_START);
-	CHECK_U64(ev.u.span_start.span_id, 0x0101010101010101ull);
-	CHECK_INT(ct_feed_take_next(f, &ev), 1);
-	CHECK_INT(ev.type, CT_EV_SCOPE_ENTER);
+	ev = ct_feed_take_next(f);
+	CHECK_INT(ev ? ev->type : -1, CT_EV_SPAN_START);
+	CHECK_U64(ev ? ev->u.span_start.span_id : 0, 0x0101010101010101ull);
+	ev = ct_feed_take_next(f);
+	CHECK_INT(ev ? ev->type : -1, CT_EV_SCOPE_ENTER);
 	/* Ended early: the other four events (S2 +2 -2 E2) never reached an analysis. */
 	CHECK_U64(ct_feed_take_end(f), 4);
 	/* The parent's end is taken later. */
 	CHECK_U64(ct_feed_take_begin(f, T0 + 100 * MS), 1);
-	CHECK_INT(ct_feed_take_next(f, &ev), 1);
-	CHECK_INT(ev.type, CT_EV_SCOPE_EXIT);
-	CHECK_INT(ct_feed_take_next(f, &ev), 1);
-	CHECK_INT(ev.type, CT_EV_SPAN_END);
-	CHECK_INT(ct_feed_take_next(f, &ev), 0);
+	ev = ct_feed_take_next(f);
+	CHECK_INT(ev ? ev->type : -1, CT_EV_SCOPE_EXIT);
+	ev = ct_feed_take_next(f);
+	CHECK_INT(ev ? ev->type : -1, CT_EV_SPAN_END);
+	CHECK(!ct_feed_take_next(f));
 	CHECK_U64(ct_feed_take_end(f), 0);
+	ct_feed_free(f);
+}
+
+/* A span's thread: thread.id as an int or a decimal string; keys alike in their first bytes
+ * (thread.name) do not count. */
+TEST(thread_ids)
+{
+	struct ct_feed *f = feed_new(100);
+	const struct sp s[] = {{1, 0, T0, T0 + MS, 100},
+			       {2, 0, T0 + 2 * MS, T0 + 3 * MS, 100},
+			       {3, 0, T0 + 4 * MS, T0 + 5 * MS, 100}};
+	struct ct_nbatch *b = batch(s, 3);
+	const struct ct_event *ev;
+	int32_t tid[3] = {-1, -1, -1};
+
+	ct_nattrs_add_str(b, &b->spans[0].attrs, "thread.name", "main");
+	ct_nattrs_add_int(b, &b->spans[0].attrs, "thread.id", 42);
+	ct_nattrs_add_str(b, &b->spans[1].attrs, "thread.id", "43");
+	ct_nattrs_add_str(b, &b->spans[2].attrs, "thread.name", "worker");
+	CHECK_INT(ct_feed_reserve(f, b), 0);
+	CHECK_INT(ct_feed_add(f, b, &clk0), 0);
+	ct_feed_take_begin(f, T0 + 10 * MS);
+	while ((ev = ct_feed_take_next(f)))
+		if (ev->type == CT_EV_SPAN_START)
+			tid[(ev->u.span_start.span_id & 0xff) - 1] = ev->tid;
+	ct_feed_take_end(f);
+	CHECK_INT(tid[0], 42);
+	CHECK_INT(tid[1], 43);
+	CHECK_INT(tid[2], 0);
 	ct_feed_free(f);
 }
 
@@ -396,5 +425,6 @@ int main(void)
 	RUN(limits);
 	RUN(free_while_waiting);
 	RUN(take_in_steps);
+	RUN(thread_ids);
 	return test_main_end();
 }

@@ -27,11 +27,19 @@
 
 #define EXPIRE_MARGIN_NS 100000000ull /* past the analysis' loss grace (50 ms) */
 #define MAX_CHILD_SPANS 1000
+#define TEXT_MAX 640 /* bytes of an annotation text, its NUL included (longer ones are cut) */
+#define INC_BITS 9 /* the reasons of incompleteness inc_name knows */
 
 struct qchunk {
 	unsigned index;
 	uint64_t begin, end;
 	char dir[PATH_MAX];
+};
+
+/* A crosstrace.incomplete text. */
+struct inc_text {
+	char *s;
+	size_t len;
 };
 
 /* A span ready to export: a received one (sp) or a native one (b/idx of the native batch). */
@@ -71,6 +79,8 @@ struct ct_annotator {
 	const char *attr_text;
 	size_t attr_len;
 	int32_t attr_pid;
+	/* crosstrace.incomplete texts by bit mask, made at first use: spans mostly share one. */
+	struct inc_text inc[1 << INC_BITS];
 };
 
 /* ---- output list ---- */
@@ -191,7 +201,34 @@ static const char *inc_name(unsigned bit)
 					    "no-kernel-data", "not-ended",     "no-start",
 					    "process-wide",   "too-long",      "read-errors"};
 
-	return bit < 9 ? names[bit] : "?";
+	return bit < INC_BITS ? names[bit] : "?";
+}
+
+/*
+ * The crosstrace.incomplete text of a mask of reasons ("lost-events,process-wide"), made once
+ * per mask and kept until a is freed; NULL: no memory.
+ */
+static const struct inc_text *incomplete_text(struct ct_annotator *a, uint32_t incomplete)
+{
+	struct inc_text *x = &a->inc[incomplete & ((1u << INC_BITS) - 1)];
+	char buf[TEXT_MAX];
+	struct ct_anntext w;
+
+	if (x->s)
+		return x;
+	ct_anntext_init(&w, buf, sizeof(buf));
+	for (unsigned bit = 0; bit < INC_BITS; bit++)
+		if (incomplete & (1u << bit)) {
+			if (w.p != buf)
+				ct_anntext_put(&w, ",", 1);
+			ct_anntext_str(&w, inc_name(bit));
+		}
+	x->len = ct_anntext_end(&w);
+	x->s = malloc(x->len + 1);
+	if (!x->s)
+		return NULL;
+	memcpy(x->s, buf, x->len + 1);
+	return x;
 }
 
 static void id_bytes(uint8_t *out, uint64_t v)
@@ -324,15 +361,17 @@ static void *scratch_alloc(struct ct_annotator *a, size_t n)
 	return p;
 }
 
-/* A copy of s[0..n) (NUL-terminated) in the scratch; NULL: no memory. */
-static char *scratch_str(struct ct_annotator *a, const char *s, size_t n)
+/*
+ * Room for a text of at most size bytes (its NUL included) at the end of the scratch, to be
+ * written there and kept by text_keep (texts were written on the stack and copied in); NULL:
+ * no memory. Nothing else may take scratch memory in between.
+ */
+static char *text_room(struct ct_annotator *a, size_t size)
 {
-	char *p = scratch_alloc(a, n + 1);
+	char *p = scratch_alloc(a, size);
 
-	if (p) {
-		memcpy(p, s, n);
-		p[n] = 0;
-	}
+	if (p)
+		a->s_used -= (size + 7) & ~(size_t)7; /* text_keep keeps what was written */
 	return p;
 }
 
@@ -391,14 +430,11 @@ static void attr_str(struct ct_nattrs *l, const char *key, const char *s, size_t
 
 #define ATTR_LIT(l, key, lit) attr_str(l, key, lit, sizeof(lit) - 1)
 
-/* A text of the scratch as an attribute (dropped when out of memory: the rest still goes). */
-static void attr_text(struct ct_annotator *a, struct ct_nattrs *l, const char *key, const char *s,
-		      size_t len)
+/* Keeps the text of len bytes written at t = text_room(a, ...) (returns t). */
+static const char *text_keep(struct ct_annotator *a, const char *t, size_t len)
 {
-	const char *c = scratch_str(a, s, len);
-
-	if (c)
-		attr_str(l, key, c, len);
+	a->s_used += (len + 1 + 7) & ~(size_t)7;
+	return t;
 }
 
 /* Moves l's array into the scratch with room for n more. Returns 0 or -ENOMEM. */
@@ -458,7 +494,7 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 	uint64_t d = v->end_ns - v->start_ns;
 	struct ct_nspan *s = &b->spans[si];
 	struct ct_nattrs *l = &s->attrs;
-	char buf[640], text[600];
+	char text[600], *t;
 	size_t len;
 	uint32_t room = 9; /* annotation, attribution, uncertainty, own, syscalls, note,
 			      incomplete, critical path (2) */
@@ -475,9 +511,11 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 		ATTR_LIT(l, "crosstrace.attribution", "thread");
 	} else {
 		if (!a->attr_text || a->attr_pid != v->pid) {
-			len = ct_anntext_attribution(buf, sizeof(buf), (int)v->pid);
-			a->attr_text = scratch_str(a, buf, len);
-			a->attr_len = len;
+			a->attr_text = t = text_room(a, TEXT_MAX);
+			if (t) {
+				a->attr_len = ct_anntext_attribution(t, TEXT_MAX, (int)v->pid);
+				text_keep(a, t, a->attr_len);
+			}
 			a->attr_pid = v->pid;
 		}
 		if (a->attr_text)
@@ -493,29 +531,24 @@ static void annotate(struct ct_annotator *a, const struct ct_partial *p, const s
 
 		if (ct_an_span_cause(p, v, i, &c, text, sizeof(text)))
 			break;
-		len = ct_anntext_cause(buf, sizeof(buf), d ? (unsigned)(c.ns * 100 / d) : 0,
+		if (!(t = text_room(a, TEXT_MAX)))
+			continue; /* dropped without memory: the rest still goes */
+		len = ct_anntext_cause(t, TEXT_MAX, d ? (unsigned)(c.ns * 100 / d) : 0,
 				       ct_cat_name(c.cat), c.text);
-		attr_text(a, l, cause_keys[i], buf, len);
+		attr_str(l, cause_keys[i], text_keep(a, t, len), len);
 	}
-	len = syscall_summary(p, v, buf, sizeof(buf));
-	if (len)
-		attr_text(a, l, "crosstrace.syscalls", buf, len);
-	if (v->cat[CT_CAT_INACTIVE] == d && d && v->tid <= 0 && !v->n_sums) {
-		len = ct_anntext_note(buf, sizeof(buf), (int)v->pid);
-		attr_text(a, l, "crosstrace.note", buf, len);
+	if ((t = text_room(a, TEXT_MAX)) && (len = syscall_summary(p, v, t, TEXT_MAX)))
+		attr_str(l, "crosstrace.syscalls", text_keep(a, t, len), len);
+	if (v->cat[CT_CAT_INACTIVE] == d && d && v->tid <= 0 && !v->n_sums &&
+	    (t = text_room(a, TEXT_MAX))) {
+		len = ct_anntext_note(t, TEXT_MAX, (int)v->pid);
+		attr_str(l, "crosstrace.note", text_keep(a, t, len), len);
 	}
 	if (v->incomplete) {
-		struct ct_anntext w;
+		const struct inc_text *x = incomplete_text(a, v->incomplete);
 
-		ct_anntext_init(&w, buf, sizeof(buf));
-		for (unsigned bit = 0; bit < 9; bit++)
-			if (v->incomplete & (1u << bit)) {
-				if (w.p != buf)
-					ct_anntext_put(&w, ",", 1);
-				ct_anntext_str(&w, inc_name(bit));
-			}
-		len = ct_anntext_end(&w);
-		attr_text(a, l, "crosstrace.incomplete", buf, len);
+		if (x)
+			attr_str(l, "crosstrace.incomplete", x->s, x->len);
 	}
 	if (v->root && v->cp_segments) {
 		attr_int(l, "crosstrace.critical_path.own_process_ns",
@@ -1078,6 +1111,8 @@ void ct_annotator_free(struct ct_annotator *a)
 	ct_partial_free(a->run);
 	free(a->outs);
 	scratch_free(a);
+	for (unsigned i = 0; i < 1u << INC_BITS; i++)
+		free(a->inc[i].s);
 	ct_nbatch_free(a->native);
 	free(a->native_res);
 	free(a->q);

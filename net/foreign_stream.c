@@ -29,7 +29,7 @@ struct rec {
 	uint64_t ts;
 	int32_t pid, tid;
 	uint32_t proc; /* index into procs */
-	uint32_t off; /* offset of its events in the pool's data: [u16 id][u16 len][payload]... */
+	uint32_t off; /* offset of its events in the pool's data (struct ct_span_ev_hdr, payload) */
 	uint32_t len; /* bytes of its events there */
 	uint32_t n; /* number of events */
 };
@@ -52,7 +52,7 @@ struct key {
 struct proc {
 	int32_t pid;
 	char *service, *sdk;
-	struct ct_buf events; /* as a record's: [u16 id][u16 len][payload]... */
+	struct ct_buf events; /* one run, as ct_resource_events emits it */
 	uint64_t last_chunk; /* chunk number + 1 it was last written to; 0 never */
 };
 
@@ -65,11 +65,12 @@ struct ct_foreign {
 	size_t max_bytes;
 	uint64_t max_hold_ns;
 
-	pthread_mutex_t mu; /* guards cur, spare, procs, watermark, counters below */
+	pthread_mutex_t mu; /* guards cur, spare, procs, scratch, watermark, counters below */
 	struct pool cur;
 	struct pool spare; /* an empty pool whose memory is reused at the next flush */
 	struct proc **procs; /* each entry stays put: the owner reads it without the lock */
 	uint32_t n_procs, cap_procs;
+	struct ct_buf scratch; /* where adders build a span's events */
 	uint64_t watermark; /* every event older than this was written or counted */
 	uint64_t min_ts; /* oldest event in cur (UINT64_MAX when empty) */
 	uint64_t late, overflow, truncated, spans, written, flushes, refused;
@@ -139,16 +140,16 @@ static int pool_push(struct pool *p, const struct rec *r, const char *events)
 }
 
 /*
- * Appends one event at (at->ts, pid, tid, proc): to the last record when it has the same ones
- * and its events end the data (it is not a record removed as late), else in a new record.
+ * Appends a run of n events (len bytes) at (at->ts, pid, tid, proc): to the last record when it
+ * has the same ones and its events end the data (it is not a record removed as late), else as
+ * a new record.
  */
-static int pool_add(struct pool *p, const struct rec *at, uint16_t id, const void *payload,
-		    size_t len)
+static int pool_add(struct pool *p, const struct rec *at, const void *events, size_t len,
+		    uint32_t n)
 {
-	uint16_t hdr[2] = {id, (uint16_t)len};
 	struct rec *r;
 
-	if (pool_reserve(p, sizeof(hdr) + len))
+	if (pool_reserve(p, len))
 		return -ENOMEM;
 	r = p->n ? &p->r[p->n - 1] : NULL;
 	if (!r || r->ts != at->ts || r->pid != at->pid || r->tid != at->tid ||
@@ -159,13 +160,12 @@ static int pool_add(struct pool *p, const struct rec *at, uint16_t id, const voi
 		r->len = 0;
 		r->n = 0;
 	}
-	memcpy(p->data.data + p->data.len, hdr, sizeof(hdr));
-	memcpy(p->data.data + p->data.len + sizeof(hdr), payload, len);
-	p->data.len += sizeof(hdr) + len;
+	memcpy(p->data.data + p->data.len, events, len);
+	p->data.len += len;
 	p->data.data[p->data.len] = 0;
-	r->len += (uint32_t)(sizeof(hdr) + len);
-	r->n++;
-	p->events++;
+	r->len += (uint32_t)len;
+	r->n += n;
+	p->events += n;
 	return 0;
 }
 
@@ -191,6 +191,7 @@ int ct_foreign_new(struct ct_foreign **out, const struct ct_foreign_opts *o)
 	pool_init(&f->spare);
 	pool_init(&f->held);
 	pool_init(&f->held_next);
+	ct_buf_init(&f->scratch);
 	f->min_ts = UINT64_MAX;
 	ct_tracedir_stats(o->td, &st);
 	f->chunk_base = st.chunks ? st.chunks - 1 : 0;
@@ -204,19 +205,19 @@ struct add_ctx {
 };
 
 /* Called with f->mu held. */
-static int add_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
-		     const void *payload, size_t len)
+static int add_run(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events, size_t len,
+		   uint32_t n)
 {
 	struct add_ctx *c = arg;
 	struct ct_foreign *f = c->f;
 	struct rec at = {.ts = ts, .pid = pid, .tid = tid, .proc = c->proc};
 
 	if (ts < f->watermark) {
-		f->late++;
+		f->late += n;
 		return 0;
 	}
-	if (pool_add(&f->cur, &at, id, payload, len)) {
-		f->overflow++;
+	if (pool_add(&f->cur, &at, events, len, n)) {
+		f->overflow += n;
 		return 0;
 	}
 	if (ts < f->min_ts)
@@ -224,17 +225,16 @@ static int add_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t t
 	return 0;
 }
 
-static int proc_event(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
-		      const void *payload, size_t len)
+static int proc_run(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events,
+		    size_t len, uint32_t n)
 {
 	struct ct_buf *b = arg;
-	uint16_t hdr[2] = {id, (uint16_t)len};
 
 	(void)ts;
 	(void)pid;
 	(void)tid;
-	ct_buf_append(b, hdr, sizeof(hdr));
-	ct_buf_append(b, payload, len);
+	(void)n;
+	ct_buf_append(b, events, len);
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -268,7 +268,7 @@ static uint32_t proc_for(struct ct_foreign *f, const struct ct_nbatch *b,
 	p->sdk = strdup(b->sdk);
 	ct_buf_init(&p->events);
 	if (!p->service || !p->sdk ||
-	    ct_resource_events(b, r, 0, proc_event, &p->events, &f->truncated)) {
+	    ct_resource_events(b, r, 0, &f->scratch, proc_run, &p->events, &f->truncated)) {
 		free(p->service);
 		free(p->sdk);
 		ct_buf_fini(&p->events);
@@ -314,7 +314,7 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 		procs[i] = proc_for(f, b, &b->resources[i]);
 	for (uint32_t i = 0; i < b->n_spans && !err; i++) {
 		ctx.proc = procs[b->spans[i].resource];
-		err = ct_span_events(b, &b->spans[i], c, add_event, &ctx, &f->truncated);
+		err = ct_span_events(b, &b->spans[i], c, &f->scratch, add_run, &ctx, &f->truncated);
 		f->spans++;
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -376,22 +376,22 @@ static uint64_t chunk_of(const struct ct_foreign *f, uint64_t ts)
 	return f->chunk_base + lo;
 }
 
-/* Writes the events of ev[0..len) ([u16 id][u16 len][payload]...) at ts. */
+/* Writes the events of ev[0..len) (a run of ct_span_events' making) at ts. */
 static int write_events(struct ct_foreign *f, const char *ev, size_t len, uint64_t ts, int32_t pid,
 			int32_t tid)
 {
 	size_t off = 0;
 
-	while (off + 4 <= len) {
-		uint16_t hdr[2];
+	while (off + sizeof(struct ct_span_ev_hdr) <= len) {
+		struct ct_span_ev_hdr h;
 		int e;
 
-		memcpy(hdr, ev + off, sizeof(hdr));
-		off += sizeof(hdr);
-		e = ct_tdstream_append(f->s, hdr[0], ts, pid, tid, ev + off, hdr[1]);
+		memcpy(&h, ev + off, sizeof(h));
+		off += sizeof(h);
+		e = ct_tdstream_append(f->s, h.id, ts, pid, tid, ev + off, h.len);
 		if (e < 0)
 			return e;
-		off += hdr[1];
+		off += h.len;
 	}
 	return 0;
 }
@@ -701,6 +701,7 @@ void ct_foreign_free(struct ct_foreign *f)
 	pool_fini(&f->held_next);
 	free(f->keys);
 	free(f->ktmp);
+	ct_buf_fini(&f->scratch);
 	for (uint32_t i = 0; i < f->n_procs; i++) {
 		free(f->procs[i]->service);
 		free(f->procs[i]->sdk);

@@ -5,7 +5,6 @@
  * (the model keeps the type for export; a trace directory holds the text).
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
@@ -13,7 +12,12 @@
 #include "format/event.h"
 #include "span_events.h"
 
-#define PAYLOAD_MAX 65000 /* below the CTF header's u16 payload size */
+/*
+ * Room reserved for each event: the largest payload is an attribute (key of up to
+ * CT_SPAN_EV_MAX_NAME, value of up to CT_SPAN_EV_MAX_VALUE bytes, base64 of as many) with its
+ * fixed fields, well below the CTF header's u16 payload size.
+ */
+#define PAYLOAD_MAX 65000
 
 uint64_t ct_span_ev_mono(const struct ct_span_ev_clock *c, uint64_t real_ns)
 {
@@ -46,22 +50,79 @@ static uint8_t *put_s(uint8_t *p, const char *s, size_t max, uint64_t *truncated
 	return put_strn(p, s ? s : "", s ? strlen(s) : 0, max, truncated);
 }
 
+/* Builds the events of a span in a run: events of one time, emitted together. */
 struct emitter {
 	ct_span_emit_fn emit;
 	void *arg;
 	int32_t pid, tid;
 	uint64_t *truncated;
-	uint8_t buf[PAYLOAD_MAX + 2 * 8 + 2 * 8]; /* room for fixed fields around the strings */
+	struct ct_buf *out; /* the run being built */
+	uint64_t ts; /* its time */
+	uint32_t n; /* its events */
+	int err; /* the first error: later events are not built */
 };
 
-static int attr_event(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t owner,
-		      const struct ct_nattr *a)
+static void emitter_init(struct emitter *e, struct ct_buf *scratch, ct_span_emit_fn emit, void *arg,
+			 int32_t pid, int32_t tid, uint64_t *truncated)
 {
-	uint8_t *p = e->buf;
-	uint16_t id;
-	char *tmp = NULL;
-	int err;
+	*e = (struct emitter){.emit = emit,
+			      .arg = arg,
+			      .pid = pid,
+			      .tid = tid,
+			      .truncated = truncated,
+			      .out = scratch};
+	ct_buf_reset(scratch);
+	scratch->oom = 0; /* an earlier conversion's failure is not this one's */
+}
 
+/* Emits the run built so far, if any. */
+static void run_end(struct emitter *e)
+{
+	if (e->n && !e->err)
+		e->err = e->emit(e->arg, e->ts, e->pid, e->tid, e->out->data, e->out->len, e->n);
+	ct_buf_reset(e->out);
+	e->n = 0;
+}
+
+/*
+ * Where the payload of an event at ts goes (room for PAYLOAD_MAX bytes), after the run built
+ * so far is emitted if its time differs; NULL after an error. ev_end completes the event.
+ */
+static uint8_t *ev_begin(struct emitter *e, uint64_t ts)
+{
+	size_t room = sizeof(struct ct_span_ev_hdr) + PAYLOAD_MAX;
+
+	if (e->n && ts != e->ts)
+		run_end(e);
+	/* ct_buf_reserve's own test first: a call per event was a tenth of the conversion. */
+	if (!e->err && e->out->len + room >= e->out->cap && ct_buf_reserve(e->out, room))
+		e->err = -ENOMEM;
+	if (e->err)
+		return NULL;
+	e->ts = ts;
+	return (uint8_t *)e->out->data + e->out->len + sizeof(struct ct_span_ev_hdr);
+}
+
+/* Completes the event whose payload ev_begin placed, ending at end. */
+static void ev_end(struct emitter *e, uint16_t id, uint8_t *end)
+{
+	uint8_t *h = (uint8_t *)e->out->data + e->out->len;
+	struct ct_span_ev_hdr hdr = {id, (uint16_t)(end - h - sizeof(hdr))};
+
+	memcpy(h, &hdr, sizeof(hdr));
+	*end = 0; /* the buffer stays NUL-terminated; reserve left room for it */
+	e->out->len = (size_t)(end - (uint8_t *)e->out->data);
+	e->n++;
+}
+
+static void attr_event(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t owner,
+		       const struct ct_nattr *a)
+{
+	uint8_t *p = ev_begin(e, ts);
+	uint16_t id;
+
+	if (!p)
+		return;
 	p = ct_put_u64(p, span_id);
 	p = ct_put_u16(p, owner);
 	p = put_s(p, a->key, CT_SPAN_EV_MAX_NAME, e->truncated);
@@ -82,13 +143,10 @@ static int attr_event(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t
 		size_t n = a->v.len > CT_SPAN_EV_MAX_VALUE ? CT_SPAN_EV_MAX_VALUE : a->v.len;
 
 		id = CT_EV_ATTR_STR;
-		tmp = malloc(ct_base64_encoded_size(n));
-		if (!tmp)
-			return -ENOMEM;
 		if (n < a->v.len && e->truncated)
 			(*e->truncated)++;
-		ct_base64_encode(tmp, (const uint8_t *)a->v.s, n);
-		p = put_s(p, tmp, CT_SPAN_EV_MAX_VALUE * 2, e->truncated);
+		/* In place: the text of CT_SPAN_EV_MAX_VALUE bytes fits in PAYLOAD_MAX. */
+		p += ct_base64_encode((char *)p, (const uint8_t *)a->v.s, n) + 1;
 		break;
 	}
 	case CT_NVAL_EMPTY:
@@ -100,154 +158,124 @@ static int attr_event(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t
 		p = put_strn(p, a->v.s, a->v.len, CT_SPAN_EV_MAX_VALUE, e->truncated);
 		break;
 	}
-	free(tmp);
-	err = e->emit(e->arg, id, ts, e->pid, e->tid, e->buf, (size_t)(p - e->buf));
-	return err;
+	ev_end(e, id, p);
 }
 
-static int attrs_events(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t owner,
-			const struct ct_nattrs *a)
+static void attrs_events(struct emitter *e, uint64_t ts, uint64_t span_id, uint16_t owner,
+			 const struct ct_nattrs *a)
 {
-	for (uint32_t i = 0; i < a->n; i++) {
-		int err = attr_event(e, ts, span_id, owner, &a->v[i]);
-
-		if (err)
-			return err;
-	}
-	return 0;
+	for (uint32_t i = 0; i < a->n; i++)
+		attr_event(e, ts, span_id, owner, &a->v[i]);
 }
 
 int ct_span_events(const struct ct_nbatch *b, const struct ct_nspan *s,
-		   const struct ct_span_ev_clock *c, ct_span_emit_fn emit, void *arg,
-		   uint64_t *truncated)
+		   const struct ct_span_ev_clock *c, struct ct_buf *scratch, ct_span_emit_fn emit,
+		   void *arg, uint64_t *truncated)
 {
-	struct emitter *e = malloc(sizeof(*e));
 	uint64_t start = ct_span_ev_mono(c, s->start_ns), end = ct_span_ev_mono(c, s->end_ns);
 	uint64_t sid = ct_id_u64(s->span_id), thi = ct_id_u64(s->trace_id),
 		 tlo = ct_id_u64(s->trace_id + 8);
+	struct emitter e;
 	struct ct_nattr unc;
 	uint8_t *p;
-	int err;
 
-	if (!e)
-		return -ENOMEM;
 	if (end < start)
 		end = start; /* a reader needs the end after the start */
-	e->emit = emit;
-	e->arg = arg;
-	e->pid = b->resources[s->resource].pid;
-	e->tid = ct_nspan_thread_id(s);
-	e->truncated = truncated;
+	emitter_init(&e, scratch, emit, arg, b->resources[s->resource].pid, ct_nspan_thread_id(s),
+		     truncated);
 
-	p = e->buf;
-	p = ct_put_u64(p, thi);
-	p = ct_put_u64(p, tlo);
-	p = ct_put_u64(p, sid);
-	p = ct_put_u64(p, ct_id_u64(s->parent_id));
-	p = ct_put_u64(p, start);
-	/* A received span was recorded by its SDK: it is sampled whatever its flags say. */
-	p = ct_put_u8(p, CT_SPAN_FLAG_SAMPLED |
-				 ((s->flags & 0x300) == 0x300 ? CT_SPAN_FLAG_REMOTE_PARENT : 0));
-	p = ct_put_u8(p, s->kind);
-	p = put_s(p, s->name, CT_SPAN_EV_MAX_NAME, truncated);
-	err = emit(arg, CT_EV_SPAN_START, start, e->pid, e->tid, e->buf, (size_t)(p - e->buf));
-	if (!err)
-		err = attrs_events(e, start, sid, 0, &s->attrs);
-	if (!err) {
-		unc.key = CT_ATTR_TIME_UNCERTAINTY;
-		unc.v.type = CT_NVAL_INT;
-		unc.v.i = (int64_t)(c->uncertainty_ns + s->time_resolution_ns);
-		err = attr_event(e, start, sid, 0, &unc);
+	if ((p = ev_begin(&e, start))) {
+		p = ct_put_u64(p, thi);
+		p = ct_put_u64(p, tlo);
+		p = ct_put_u64(p, sid);
+		p = ct_put_u64(p, ct_id_u64(s->parent_id));
+		p = ct_put_u64(p, start);
+		/* A received span was recorded by its SDK: it is sampled whatever its flags say. */
+		p = ct_put_u8(
+			p, CT_SPAN_FLAG_SAMPLED |
+				   ((s->flags & 0x300) == 0x300 ? CT_SPAN_FLAG_REMOTE_PARENT : 0));
+		p = ct_put_u8(p, s->kind);
+		p = put_s(p, s->name, CT_SPAN_EV_MAX_NAME, truncated);
+		ev_end(&e, CT_EV_SPAN_START, p);
 	}
-	for (uint32_t i = 0; !err && i < s->n_links; i++) {
+	attrs_events(&e, start, sid, 0, &s->attrs);
+	unc.key = CT_ATTR_TIME_UNCERTAINTY;
+	unc.v.type = CT_NVAL_INT;
+	unc.v.i = (int64_t)(c->uncertainty_ns + s->time_resolution_ns);
+	attr_event(&e, start, sid, 0, &unc);
+	/* event.def numbers links in 15 bits */
+	for (uint32_t i = 0; i < s->n_links && i + 1 < 0x8000; i++) {
 		const struct ct_nlink *l = &s->links[i];
-		uint16_t owner = (uint16_t)(0x8000 | (i + 1));
 
-		if (i + 1 >= 0x8000)
-			break; /* event.def numbers links in 15 bits */
-		p = e->buf;
+		if (!(p = ev_begin(&e, start)))
+			break;
 		p = ct_put_u64(p, sid);
 		p = ct_put_u16(p, (uint16_t)(i + 1));
 		p = ct_put_u64(p, ct_id_u64(l->trace_id));
 		p = ct_put_u64(p, ct_id_u64(l->trace_id + 8));
 		p = ct_put_u64(p, ct_id_u64(l->span_id));
 		p = ct_put_u8(p, (uint8_t)(l->flags & 1));
-		err = emit(arg, CT_EV_SPAN_LINK, start, e->pid, e->tid, e->buf,
-			   (size_t)(p - e->buf));
-		if (!err)
-			err = attrs_events(e, start, sid, owner, &l->attrs);
+		ev_end(&e, CT_EV_SPAN_LINK, p);
+		attrs_events(&e, start, sid, (uint16_t)(0x8000 | (i + 1)), &l->attrs);
 	}
-	if (!err) {
-		p = e->buf;
+	if ((p = ev_begin(&e, start))) {
 		p = ct_put_u64(p, sid);
 		p = ct_put_u64(p, thi);
 		p = ct_put_u64(p, tlo);
-		err = emit(arg, CT_EV_SCOPE_ENTER, start, e->pid, e->tid, e->buf,
-			   (size_t)(p - e->buf));
+		ev_end(&e, CT_EV_SCOPE_ENTER, p);
 	}
-	for (uint32_t i = 0; !err && i < s->n_events && i + 1 < 0x8000; i++) {
+	for (uint32_t i = 0; i < s->n_events && i + 1 < 0x8000; i++) {
 		const struct ct_nevent *ev = &s->events[i];
 		uint64_t t = ct_span_ev_mono(c, ev->time_ns);
 		/* Placed inside the span so that readers meet it between start and end; its own
 		 * time stays in the payload. */
 		uint64_t ts = t < start ? start : t > end ? end : t;
 
-		p = e->buf;
+		if (!(p = ev_begin(&e, ts)))
+			break;
 		p = ct_put_u64(p, sid);
 		p = ct_put_u64(p, t);
 		p = ct_put_u16(p, (uint16_t)(i + 1));
 		p = put_s(p, ev->name, CT_SPAN_EV_MAX_NAME, truncated);
-		err = emit(arg, CT_EV_SPAN_EVENT, ts, e->pid, e->tid, e->buf, (size_t)(p - e->buf));
-		if (!err)
-			err = attrs_events(e, ts, sid, (uint16_t)(i + 1), &ev->attrs);
+		ev_end(&e, CT_EV_SPAN_EVENT, p);
+		attrs_events(&e, ts, sid, (uint16_t)(i + 1), &ev->attrs);
 	}
-	if (!err) {
-		p = ct_put_u64(e->buf, sid);
-		err = emit(arg, CT_EV_SCOPE_EXIT, end, e->pid, e->tid, e->buf,
-			   (size_t)(p - e->buf));
+	if ((p = ev_begin(&e, end))) {
+		p = ct_put_u64(p, sid);
+		ev_end(&e, CT_EV_SCOPE_EXIT, p);
 	}
-	if (!err && s->status != CT_NSTATUS_UNSET) {
-		/* Readers take a span's status message from its last SPAN_STATUS. */
-		p = e->buf;
+	/* Readers take a span's status message from its last SPAN_STATUS. */
+	if (s->status != CT_NSTATUS_UNSET && (p = ev_begin(&e, end))) {
 		p = ct_put_u64(p, sid);
 		p = ct_put_u8(p, s->status);
 		p = put_s(p, s->status_message, CT_SPAN_EV_MAX_VALUE, truncated);
-		err = emit(arg, CT_EV_SPAN_STATUS, end, e->pid, e->tid, e->buf,
-			   (size_t)(p - e->buf));
+		ev_end(&e, CT_EV_SPAN_STATUS, p);
 	}
-	if (!err) {
-		p = e->buf;
+	if ((p = ev_begin(&e, end))) {
 		p = ct_put_u64(p, sid);
 		p = ct_put_u64(p, end);
 		p = ct_put_u8(p, s->status);
 		p = put_s(p, s->status_message, CT_SPAN_EV_MAX_VALUE, truncated);
-		err = emit(arg, CT_EV_SPAN_END, end, e->pid, e->tid, e->buf, (size_t)(p - e->buf));
+		ev_end(&e, CT_EV_SPAN_END, p);
 	}
-	free(e);
-	return err;
+	run_end(&e);
+	return e.err;
 }
 
 int ct_resource_events(const struct ct_nbatch *b, const struct ct_nresource *r, uint64_t ts,
-		       ct_span_emit_fn emit, void *arg, uint64_t *truncated)
+		       struct ct_buf *scratch, ct_span_emit_fn emit, void *arg, uint64_t *truncated)
 {
-	struct emitter *e = malloc(sizeof(*e));
+	struct emitter e;
 	uint8_t *p;
-	int err;
 
-	if (!e)
-		return -ENOMEM;
-	e->emit = emit;
-	e->arg = arg;
-	e->pid = r->pid;
-	e->tid = 0;
-	e->truncated = truncated;
-	p = e->buf;
-	p = put_s(p, r->service, CT_SPAN_EV_MAX_NAME, truncated);
-	p = put_s(p, b->sdk, CT_SPAN_EV_MAX_NAME, truncated);
-	p = put_s(p, r->host, CT_SPAN_EV_MAX_NAME, truncated);
-	err = emit(arg, CT_EV_PROCESS_INFO, ts, r->pid, 0, e->buf, (size_t)(p - e->buf));
-	if (!err)
-		err = attrs_events(e, ts, 0, 0, &r->attrs);
-	free(e);
-	return err;
+	emitter_init(&e, scratch, emit, arg, r->pid, 0, truncated);
+	if ((p = ev_begin(&e, ts))) {
+		p = put_s(p, r->service, CT_SPAN_EV_MAX_NAME, truncated);
+		p = put_s(p, b->sdk, CT_SPAN_EV_MAX_NAME, truncated);
+		p = put_s(p, r->host, CT_SPAN_EV_MAX_NAME, truncated);
+		ev_end(&e, CT_EV_PROCESS_INFO, p);
+	}
+	attrs_events(&e, ts, 0, 0, &r->attrs);
+	run_end(&e);
+	return e.err;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "span_model.h"
+#include "util/buf.h"
 
 /* Longest strings written into events (longer ones are cut and counted in *truncated). */
 #define CT_SPAN_EV_MAX_NAME 1024
@@ -20,10 +21,19 @@
 
 #define CT_ATTR_TIME_UNCERTAINTY "crosstrace.time_uncertainty_ns"
 
-/* Receives one event: payload in event.def layout, valid during the call only. Returns 0 or a
- * negative code that stops the conversion. */
-typedef int (*ct_span_emit_fn)(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
-			       const void *payload, size_t len);
+/* Heads each event of a run: its type and payload size (native byte order, unaligned). */
+struct ct_span_ev_hdr {
+	uint16_t id;
+	uint16_t len;
+};
+
+/*
+ * Receives a run of n events of one time, process and thread, in the order a reader needs
+ * them: each a struct ct_span_ev_hdr and its payload in event.def layout, len bytes in all,
+ * valid during the call only. Returns 0 or a negative code that stops the conversion.
+ */
+typedef int (*ct_span_emit_fn)(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events,
+			       size_t len, uint32_t n);
 
 struct ct_span_ev_clock {
 	int64_t offset_ns; /* realtime - monotonic, as sampled by the receiver */
@@ -35,19 +45,24 @@ uint64_t ct_span_ev_mono(const struct ct_span_ev_clock *c, uint64_t real_ns);
 
 /*
  * Emits the events of span s of batch b (pid: its resource's process.pid or 0; tid: its
- * thread.id or 0), in the order a reader needs them for equal timestamps. *truncated (may be
- * NULL) is increased by the number of strings cut. Returns 0 or the first emit error.
- * Thread-safe (no shared state).
+ * thread.id or 0), in the order a reader needs them for equal timestamps, as runs of events
+ * of one time (the start's, each span event's, the end's; one run when times are equal).
+ * scratch: where runs are built, kept by the caller from call to call so that a conversion
+ * allocates nothing; its contents are not kept. *truncated (may be NULL) is increased by the
+ * number of strings cut. Returns 0, -ENOMEM (scratch could not grow), or the first emit
+ * error. Thread-safe when each thread has its own scratch.
  */
 int ct_span_events(const struct ct_nbatch *b, const struct ct_nspan *s,
-		   const struct ct_span_ev_clock *c, ct_span_emit_fn emit, void *arg,
-		   uint64_t *truncated);
+		   const struct ct_span_ev_clock *c, struct ct_buf *scratch, ct_span_emit_fn emit,
+		   void *arg, uint64_t *truncated);
 
 /*
  * Emits PROCESS_INFO (service, sdk, host) and the resource's attributes (ATTR_* with span_id
- * 0) at ts for resource r of b. Returns 0 or the first emit error.
+ * 0) at ts for resource r of b, as one run. scratch as for ct_span_events. Returns 0,
+ * -ENOMEM or the emit error.
  */
 int ct_resource_events(const struct ct_nbatch *b, const struct ct_nresource *r, uint64_t ts,
-		       ct_span_emit_fn emit, void *arg, uint64_t *truncated);
+		       struct ct_buf *scratch, ct_span_emit_fn emit, void *arg,
+		       uint64_t *truncated);
 
 #endif

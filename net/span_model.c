@@ -659,12 +659,3 @@ int ct_id_valid(const uint8_t *p, size_t n)
 	}
 	return 0;
 }
-
-uint64_t ct_id_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}

@@ -14,16 +14,16 @@
 #include "net/span_dump.h"
 #include "net/span_events.h"
 
-static int nbatch_fuzz_ignore(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
-			      const void *p, size_t len)
+static int nbatch_fuzz_ignore(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events,
+			      size_t len, uint32_t n)
 {
 	(void)arg;
-	(void)id;
 	(void)ts;
 	(void)pid;
 	(void)tid;
-	(void)p;
+	(void)events;
 	(void)len;
+	(void)n;
 	return 0;
 }
 
@@ -32,11 +32,12 @@ static void nbatch_fuzz(struct ct_nbatch *b, int64_t clock_offset_ns)
 {
 	struct ct_span_ev_clock clk = {.offset_ns = clock_offset_ns};
 	struct ct_nbatch *again = NULL;
-	struct ct_buf enc, dump;
+	struct ct_buf enc, dump, scratch;
 	char err[256];
 
 	ct_buf_init(&enc);
 	ct_buf_init(&dump);
+	ct_buf_init(&scratch);
 	if (ct_otlp_proto_encode(b, NULL, 0, &enc) == 0 && enc.len) {
 		if (ct_otlp_proto_decode((const uint8_t *)enc.data, enc.len, &again, err,
 					 sizeof(err)) ||
@@ -44,12 +45,14 @@ static void nbatch_fuzz(struct ct_nbatch *b, int64_t clock_offset_ns)
 			abort(); /* what we encode must decode to the same spans */
 	}
 	for (uint32_t i = 0; i < b->n_spans; i++) {
-		ct_span_events(b, &b->spans[i], &clk, nbatch_fuzz_ignore, NULL, NULL);
+		ct_span_events(b, &b->spans[i], &clk, &scratch, nbatch_fuzz_ignore, NULL, NULL);
 		ct_span_dump_json(&dump, b, &b->spans[i]);
 	}
 	for (uint32_t i = 0; i < b->n_resources; i++)
-		ct_resource_events(b, &b->resources[i], 0, nbatch_fuzz_ignore, NULL, NULL);
+		ct_resource_events(b, &b->resources[i], 0, &scratch, nbatch_fuzz_ignore, NULL,
+				   NULL);
 	ct_buf_fini(&enc);
+	ct_buf_fini(&scratch);
 	ct_buf_fini(&dump);
 	ct_nbatch_free(again);
 	ct_nbatch_free(b);

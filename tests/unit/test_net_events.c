@@ -299,25 +299,39 @@ TEST(rotation_late_overflow)
 }
 
 struct got {
-	int n;
+	int n, runs;
 	uint16_t ids[32];
 	uint64_t ts[32];
 };
 
-static int emit(void *arg, uint16_t id, uint64_t ts, int32_t pid, int32_t tid, const void *p,
-		size_t len)
+static int emit(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events, size_t len,
+		uint32_t n)
 {
+	const uint8_t *p = events, *end = p + len;
 	struct got *got = arg;
-	struct ct_event ev;
+	uint32_t seen = 0;
 
 	(void)pid;
 	(void)tid;
-	/* Every payload decodes with the format's own decoder, using all its bytes. */
-	CHECK_INT(ct_ev_decode(id, p, len, &ev), (int)len);
-	if (got->n < 32) {
-		got->ids[got->n] = id;
-		got->ts[got->n++] = ts;
+	got->runs++;
+	while (end - p >= (ptrdiff_t)sizeof(struct ct_span_ev_hdr)) {
+		struct ct_span_ev_hdr h;
+		struct ct_event ev;
+
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+		/* Every payload decodes with the format's own decoder, using all its bytes. */
+		CHECK(h.len <= end - p);
+		CHECK_INT(ct_ev_decode(h.id, p, h.len, &ev), (int)h.len);
+		if (got->n < 32) {
+			got->ids[got->n] = h.id;
+			got->ts[got->n++] = ts;
+		}
+		p += h.len;
+		seen++;
 	}
+	CHECK(p == end);
+	CHECK_INT(seen, n);
 	return 0;
 }
 
@@ -333,18 +347,22 @@ TEST(pure_conversion)
 	struct ct_nbatch *b = batch(st, en, 1, 0);
 	struct ct_nlink *l = ct_nspan_add_link(b, &b->spans[0]);
 	struct got got = {0};
+	struct ct_buf scratch;
 
 	b->spans[0].status = CT_NSTATUS_ERROR;
 	b->spans[0].status_message = "timeout";
 	memset(l->trace_id, 1, 16);
 	memset(l->span_id, 2, 8);
 	ct_nattrs_add_str(b, &l->attrs, "why", "retry");
-	CHECK_INT(ct_span_events(b, &b->spans[0], &clk, emit, &got, NULL), 0);
+	ct_buf_init(&scratch);
+	CHECK_INT(ct_span_events(b, &b->spans[0], &clk, &scratch, emit, &got, NULL), 0);
+	CHECK_INT(got.runs, 3); /* at the start, the span event's time, the end */
 	CHECK_INT(got.n, (int)(sizeof(want) / sizeof(want[0])));
 	for (int i = 0; i < got.n && i < (int)(sizeof(want) / sizeof(want[0])); i++)
 		CHECK_INT(got.ids[i], want[i]);
 	CHECK_U64(got.ts[0], 10 * MS);
 	CHECK_U64(got.ts[got.n - 1], 20 * MS);
+	ct_buf_fini(&scratch);
 	ct_nbatch_free(b);
 }
 

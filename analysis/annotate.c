@@ -535,6 +535,29 @@ static const struct proc *shortcut_from(const struct ct_partial *p, const struct
 	return pr;
 }
 
+/*
+ * A process-wide span's shortcut (see shortcut_from): from t, every thread carries the
+ * process' scope alone, so unless the span is innermost there no thread's state matters until
+ * that scope changes. Adds children or inactive time from one change of the process' scope to
+ * the next (a few per microsecond under load) and returns where the span is innermost, or lim.
+ * The relation to each scope is its chain's, remembered in the frames under the sweep's token
+ * (chain_has also answers for the scope itself).
+ */
+static uint64_t skip_outer(struct span *s, struct tlcur *c, uint64_t t, uint64_t lim, uint64_t tok)
+{
+	while (t < lim) {
+		struct frame *f = tl_cursor_at(c, t);
+		int in = f ? chain_has(f, s->id, tok) : 0;
+		uint64_t next = c->next < lim ? c->next : lim;
+
+		if (in > 0 && f->span == s->id)
+			break;
+		s->cat[in > 0 ? CT_CAT_CHILDREN : CT_CAT_INACTIVE] += next - t;
+		t = next;
+	}
+	return t;
+}
+
 void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 {
 	struct cursor_vec cs = {0};
@@ -579,25 +602,23 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 		if (pi < s->events.n && s->events.v[pi].ev_ts < next)
 			next = s->events.v[pi].ev_ts;
 		if (t >= sc_after && t < sc_until) {
-			/* Every thread carries the process' scope alone: unless the span is the
-			 * innermost there, no thread's state matters until that scope changes
-			 * (the steps of a process-wide span are mostly its process' scope
-			 * changes, a few per microsecond under load, not its threads'). */
-			struct frame *pf = tl_cursor_at(&ptl, t);
-			enum rel prel = relation_memo(&memo, NULL, pf, s->id, tok);
-
-			if (prel != REL_INNER) {
-				if (ptl.next < next)
-					next = ptl.next;
-				if (sc_until < next)
-					next = sc_until;
-				s->cat[prel == REL_CHILD ? CT_CAT_CHILDREN : CT_CAT_INACTIVE] +=
-					next - t;
-				t = next;
-				while (pi < s->events.n && s->events.v[pi].ev_ts <= t)
-					pi++;
+			t = skip_outer(s, &ptl, t, sc_until < to ? sc_until : to, tok);
+			while (pi < s->events.n && s->events.v[pi].ev_ts <= t)
+				pi++;
+			if (t >= to || t >= sc_until)
 				continue;
-			}
+			/* The span is innermost on every thread from t on: the threads' scope
+			 * cursors start where the process' is (not a search each). */
+			for (uint32_t k = 0; k < cs.n; k++)
+				if (t >= cs.v[k].tl.from) {
+					uint64_t tfrom = cs.v[k].tl.from;
+
+					cs.v[k].tl = ptl;
+					cs.v[k].tl.from = tfrom;
+				}
+			next = to;
+			if (pi < s->events.n && s->events.v[pi].ev_ts < next)
+				next = s->events.v[pi].ev_ts;
 		}
 		for (uint32_t k = 0; k < cs.n; k++) {
 			struct cursor *c = &cs.v[k];

@@ -35,12 +35,13 @@ struct rec {
 };
 
 /*
- * A span whose end was fed, in end order. Claimed spans may be released (freed) while still
- * listed, so an entry is only trusted when the hash still maps its ids to the same span.
+ * A span whose end was fed, in end order. A claim clears sp (the span may be released, i.e.
+ * freed, while its entry is still listed), so that the entries left are the spans the
+ * analysis did not settle.
  */
 struct endrec {
 	struct ct_feed_span *sp;
-	uint64_t id, trace_lo, end;
+	uint64_t end;
 };
 
 /* A (pid, tid) scope stack as the analysis sees it. */
@@ -77,6 +78,7 @@ struct ct_feed {
 	size_t n_ready, cap_ready;
 	struct endrec *ended; /* ended (end record fed), in end order */
 	size_t ended_head, n_ended, cap_ended;
+	uint64_t ended_base; /* position of ended[0] in the list ever appended (end_pos) */
 	uint64_t seq, analysed_until;
 	uint64_t last_spans, last_bytes; /* the last batch ct_feed_reserve was asked about */
 	struct ct_feed_stats st;
@@ -597,8 +599,8 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 			struct ct_feed_span *sp = f->pend[i];
 
 			sp->state = ST_ENDED;
-			f->ended[f->ended_head + f->n_ended++] =
-				(struct endrec){sp, sp->id, sp->trace_lo, sp->end};
+			sp->end_pos = f->ended_base + f->ended_head + f->n_ended;
+			f->ended[f->ended_head + f->n_ended++] = (struct endrec){sp, sp->end};
 		}
 	}
 	f->n_pend = 0;
@@ -651,6 +653,7 @@ struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_
 		sp = *slot;
 		*slot = sp->hnext;
 		sp->hnext = NULL;
+		f->ended[sp->end_pos - f->ended_base].sp = NULL;
 		sp->state = ST_OUT;
 		sp->reason = CT_FEED_ANNOTATED;
 		f->st.by_reason[CT_FEED_ANNOTATED]++;
@@ -671,31 +674,31 @@ size_t ct_feed_take_ready(struct ct_feed *f, uint64_t expire_before_ns, struct c
 		f->st.by_reason[sp->reason]++;
 		out[n++] = sp;
 	}
-	/* Ended spans the analysis settled were claimed (state OUT): skip them. Those still
-	 * waiting when their time is well past were not settled: hand them back. */
+	/* Ended spans the analysis settled were claimed: skip them. Those still waiting when
+	 * their time is well past were not settled: hand them back. */
 	while (n < max && f->n_ended) {
 		const struct endrec *r = &f->ended[f->ended_head];
-		struct ct_feed_span **slot, *sp;
+		struct ct_feed_span *sp = r->sp;
 
 		if (r->end >= expire_before_ns)
 			break;
 		f->ended_head++;
 		f->n_ended--;
-		slot = hfind(f, r->id, r->trace_lo);
-		sp = *slot;
-		if (sp != r->sp || sp->state != ST_ENDED || sp->end != r->end)
+		if (!sp)
 			continue; /* claimed (and perhaps released) since */
-		*slot = sp->hnext;
+		*hfind(f, sp->id, sp->trace_lo) = sp->hnext;
 		sp->hnext = NULL;
 		sp->state = ST_OUT;
 		sp->reason = expire_before_ns == UINT64_MAX ? CT_FEED_SHUTDOWN : CT_FEED_UNSETTLED;
 		f->st.by_reason[sp->reason]++;
 		out[n++] = sp;
 	}
-	if (!f->n_ended)
+	if (!f->n_ended) {
+		f->ended_base += f->ended_head;
 		f->ended_head = 0;
-	else if (f->ended_head > 4096 && f->ended_head > f->n_ended) {
+	} else if (f->ended_head > 4096 && f->ended_head > f->n_ended) {
 		memmove(f->ended, f->ended + f->ended_head, f->n_ended * sizeof(*f->ended));
+		f->ended_base += f->ended_head;
 		f->ended_head = 0;
 	}
 	if (expire_before_ns == UINT64_MAX && n < max) {

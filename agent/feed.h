@@ -52,6 +52,7 @@ struct ct_feed_span {
 	uint8_t state;
 	uint32_t name_len; /* measured on arrival, while the batch is in cache */
 	uint64_t id, trace_lo;
+	uint64_t end_pos; /* ended: its entry in the feed's list of ended spans */
 	struct ct_feed_span *hnext;
 };
 

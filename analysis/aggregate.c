@@ -266,8 +266,11 @@ void ag_add_span(struct ct_partial *p, struct fspan *f)
 	for (uint32_t i = 0; i < f->scs.n; i++) {
 		const char *nm = ct_syscall_name(f->scs.v[i].nr);
 
-		snprintf(key, sizeof(key), "%s\t%s", f->scs.v[i].phase ? f->scs.v[i].phase : "",
-			 nm ? nm : "?");
+		size_t at =
+			txt_put(key, sizeof(key), 0, f->scs.v[i].phase ? f->scs.v[i].phase : "");
+
+		at = txt_put(key, sizeof(key), at, "\t");
+		txt_put(key, sizeof(key), at, nm ? nm : "?");
 		kv_add(p, &o->scs, key, 0, f->scs.v[i].ns, f->scs.v[i].count);
 	}
 	ag_insert_sorted(p, &o->top, f, p->cfg.top_k);

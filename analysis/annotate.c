@@ -124,22 +124,6 @@ static enum rel relation_memo(struct relmemo *m, struct frame *own, struct frame
 }
 
 /*
- * Appends s to buf (size bytes, NUL-terminated, at holding strlen(buf)); returns the new
- * length. Cause texts are made for every cause of every span: snprintf was a tenth of the
- * analysis' time.
- */
-static size_t put(char *buf, size_t size, size_t at, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (at + n >= size)
-		n = at < size ? size - at - 1 : 0;
-	memcpy(buf + at, s, n);
-	buf[at + n] = 0;
-	return at + n;
-}
-
-/*
  * The object a syscall worked on, for people ("/data/orders.db", "tcp 10.0.0.1:80"); for
  * causes (normalize), one name per accepted peer host rather than per connection.
  */
@@ -158,10 +142,10 @@ static void object_text(const struct screc *r, char *buf, size_t size, int norma
 			char *colon = strrchr(peer, ':');
 
 			if (colon)
-				put(buf, size, (size_t)(colon - buf), " (accepted)");
+				txt_put(buf, size, (size_t)(colon - buf), " (accepted)");
 		}
 	} else if (r->text) {
-		put(buf, size, 0, r->text);
+		txt_put(buf, size, 0, r->text);
 	}
 }
 
@@ -177,11 +161,20 @@ static void call_text(const struct screc *r, const char *prefix, char *buf, size
 		name = nb;
 	}
 	object_text(r, obj, sizeof(obj), 1);
-	at = put(buf, size, 0, prefix);
-	at = put(buf, size, at, name);
-	at = put(buf, size, at, "(");
-	at = put(buf, size, at, obj);
-	put(buf, size, at, ")");
+	at = txt_put(buf, size, 0, prefix);
+	at = txt_put(buf, size, at, name);
+	at = txt_put(buf, size, at, "(");
+	at = txt_put(buf, size, at, obj);
+	txt_put(buf, size, at, ")");
+}
+
+/* Names are final only at the end: a marker around the tid, expanded on output (lbl). */
+static void preempted_text(char *text, size_t size, int32_t tid)
+{
+	size_t at = txt_put(text, size, 0, "runnable: preempted by \x01");
+
+	at = txt_put_int(text, size, at, tid);
+	txt_put(text, size, at, "\x02");
 }
 
 unsigned an_classify(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
@@ -191,15 +184,10 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 
 	(void)p;
 	/* text may be NULL: the category alone is wanted (the sweep's hot path). */
-#define TXT(...)                                           \
-	do {                                               \
-		if (text)                                  \
-			snprintf(text, size, __VA_ARGS__); \
-	} while (0)
-#define TXT_CONST(s)                           \
-	do {                                   \
-		if (text)                      \
-			put(text, size, 0, s); \
+#define TXT(s)                                     \
+	do {                                       \
+		if (text)                          \
+			txt_put(text, size, 0, s); \
 	} while (0)
 	*by = 0;
 	if (r && (r->flags & SC_PREFIX))
@@ -207,7 +195,7 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	switch (iv->state) {
 	case TS_RUNNING:
 		if (!r) {
-			TXT_CONST("running in user space");
+			TXT("running in user space");
 			return CT_CAT_CPU_USER;
 		}
 		if (text)
@@ -216,12 +204,12 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	case TS_RUNNABLE:
 		if (iv->flags & IV_PREEMPTED) {
 			*by = iv->other;
-			/* Names are final only at the end: a marker, expanded on output. */
-			TXT("runnable: preempted by \x01%d\x02", iv->other);
+			if (text)
+				preempted_text(text, size, iv->other);
 		} else if (iv->flags & IV_WOKEN) {
-			TXT_CONST("runnable: waiting for a CPU after its wake-up");
+			TXT("runnable: waiting for a CPU after its wake-up");
 		} else if (iv->flags & IV_NEW) {
-			TXT_CONST("runnable: new thread waiting for its first run");
+			TXT("runnable: new thread waiting for its first run");
 		} else {
 			TXT("runnable");
 		}
@@ -289,7 +277,6 @@ unsigned an_classify(const struct ct_partial *p, const struct thread *t, const s
 	}
 }
 #undef TXT
-#undef TXT_CONST
 
 int32_t an_cpu_holder(const struct ct_partial *p, const struct thread *t, const struct ival *iv,
 		      uint64_t ts, uint64_t *since, uint64_t *until)
@@ -318,7 +305,7 @@ unsigned an_classify_at(const struct ct_partial *p, const struct thread *t, cons
 	 * busy CPU, the task that kept it off the CPU is the one named. */
 	*by = h;
 	if (text)
-		snprintf(text, size, "runnable: preempted by \x01%d\x02", h);
+		preempted_text(text, size, h);
 	return CT_CAT_RUNNABLE;
 }
 
@@ -498,14 +485,23 @@ static void collect_threads(struct ct_partial *p, const struct span *s, uint64_t
 	}
 }
 
+/* The interval of t at ts, from interval i at or before it: usually the same or the next;
+ * after a process-wide shortcut maybe many later. */
+static uint32_t iv_forward(const struct thread *t, uint32_t i, uint64_t ts)
+{
+	for (unsigned n = 0; i + 1 < t->iv.n && t->iv.v[i + 1].start <= ts; n++, i++)
+		if (n == 8)
+			return th_iv_at(t, ts);
+	return i;
+}
+
 /*
  * Where a process-wide span's sweep may take a shortcut: from *after on, while every cursor's
  * thread exists (and is past its first_ev), is in the process and has no scope of its own, all
  * of them relate to the span alike, through the process' scope alone (returned; NULL: never).
  */
 static const struct proc *shortcut_from(const struct ct_partial *p, const struct span *s,
-					const struct cursor_vec *cs, uint64_t *after,
-					uint64_t *until)
+					struct cursor_vec *cs, uint64_t *after, uint64_t *until)
 {
 	const struct proc *pr = pr_find(p, s->pid);
 
@@ -514,10 +510,11 @@ static const struct proc *shortcut_from(const struct ct_partial *p, const struct
 	if (!pr || !pr->tl.n || !cs->n)
 		return NULL;
 	for (uint32_t k = 0; k < cs->n; k++) {
-		const struct cursor *c = &cs->v[k];
+		struct cursor *c = &cs->v[k];
 		const struct thread *t = c->t;
 		uint32_t i = th_iv_at(t, c->lo);
 
+		c->i = i; /* where the sweep starts: no second search */
 		if (c->tl.pr != pr)
 			return NULL;
 		for (i = i == NOIDX ? 0 : i; i < t->iv.n && t->iv.v[i].start < c->hi; i++)
@@ -639,8 +636,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			if (c->i == NOIDX || c->t->iv.v[c->i].start > t)
 				c->i = th_iv_at(c->t, t);
 			else
-				while (c->i + 1 < c->t->iv.n && c->t->iv.v[c->i + 1].start <= t)
-					c->i++;
+				c->i = iv_forward(c->t, c->i, t);
 			if (c->i == NOIDX) {
 				/* The thread did not exist yet. */
 				if (c->t->iv.v[0].start < next)

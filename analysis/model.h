@@ -746,6 +746,13 @@ const char *sc_name(unsigned nr, char *buf, size_t size);
 
 /* Misc. */
 char *ct_strndup0(const char *s, size_t n);
+/*
+ * Append s, or the decimal v, to buf (size bytes, NUL-terminated, at holding strlen(buf)),
+ * truncated as snprintf would; return the new length. Texts are made for every cause of every
+ * span and for every cause handed out: snprintf was a tenth of the analysis' time.
+ */
+size_t txt_put(char *buf, size_t size, size_t at, const char *s);
+size_t txt_put_int(char *buf, size_t size, size_t at, int64_t v);
 uint64_t ct_hash_str(const char *s, uint64_t seed);
 void p_anomaly(struct ct_partial *p);
 

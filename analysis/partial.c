@@ -37,6 +37,33 @@ char *ct_strndup0(const char *s, size_t n)
 	return d;
 }
 
+size_t txt_put(char *buf, size_t size, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at + n >= size)
+		n = at < size ? size - at - 1 : 0;
+	memcpy(buf + at, s, n);
+	buf[at + n] = 0;
+	return at + n;
+}
+
+size_t txt_put_int(char *buf, size_t size, size_t at, int64_t v)
+{
+	char d[24];
+	unsigned n = sizeof(d);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	d[--n] = 0;
+	do {
+		d[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		d[--n] = '-';
+	return txt_put(buf, size, at, d + n);
+}
+
 uint64_t ct_hash_str(const char *s, uint64_t seed)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ (seed * 0x9e3779b97f4a7c15ull);
@@ -310,9 +337,14 @@ void task_label(const struct ct_partial *p, int32_t tid, char *buf, size_t size)
 	uint32_t ci = v ? (uint32_t)*v : NOIDX;
 	int32_t pid = task_pid(p, tid);
 
-	if (ci != NOIDX && ci < p->comms.n)
-		snprintf(buf, size, "%s[%d]", p->comms.v[ci], pid > 0 ? pid : tid);
-	else if (pid > 0 && pid != tid)
+	if (ci != NOIDX && ci < p->comms.n) {
+		/* "%s[%d]" by hand: every cause handed out names its tasks this way. */
+		size_t at = txt_put(buf, size, 0, p->comms.v[ci]);
+
+		at = txt_put(buf, size, at, "[");
+		at = txt_put_int(buf, size, at, pid > 0 ? pid : tid);
+		txt_put(buf, size, at, "]");
+	} else if (pid > 0 && pid != tid)
 		snprintf(buf, size, "pid %d tid %d", pid, tid);
 	else
 		snprintf(buf, size, "tid %d", tid);

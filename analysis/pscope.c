@@ -238,6 +238,8 @@ struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 		c->started = 1;
 	} else if (c->next > ts) {
 		return c->val;
+	} else if (c->k != NOIDX && (c->k + 2 >= pr->tl.n || pr->tl.v[c->k + 2].ts > ts)) {
+		c->k++; /* the usual step: to the next entry (next <= ts, so it exists) */
 	} else {
 		/* Galloping: usually a step or two, but a sweep's shortcut may have skipped many
 		 * (lo: an entry at or before ts, hi: past it or the end). */

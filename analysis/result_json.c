@@ -95,9 +95,7 @@ const char *lbl(const struct ct_partial *p, const char *text, char *buf, size_t 
 			const char *end = strchr(s, '\x02');
 
 			task_label(p, tid, who, sizeof(who));
-			n += (size_t)snprintf(buf + n, size - n, "%s", who);
-			if (n >= size)
-				n = size - 1;
+			n = txt_put(buf, size, n, who);
 			s = end ? end + 1 : s + strlen(s);
 			continue;
 		}

@@ -106,6 +106,16 @@ int ct_ev_decode(unsigned type, const uint8_t *p, size_t len, struct ct_event *e
  */
 int ct_ev_encode(const struct ct_event *ev, uint8_t *buf, size_t cap);
 
+/*
+ * A run of events: events of one time, process and thread packed one after the other, each a
+ * struct ct_ev_run_hdr (native byte order, unaligned) followed by its payload. Received spans
+ * are built that way (net/span_events.h) and written with ct_tdstream_append_run.
+ */
+struct ct_ev_run_hdr {
+	uint16_t id;
+	uint16_t len; /* payload bytes */
+};
+
 /* Helpers for producers writing payloads by hand (little-endian, unaligned). */
 static inline uint8_t *ct_put_u8(uint8_t *p, uint8_t v)
 {

@@ -575,62 +575,147 @@ static int writer_for(struct ct_tracedir *td, struct chunk *c, struct ct_tdstrea
 	return 0;
 }
 
-int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
-		       const void *payload, size_t len)
+/* Why an event is dropped (stream_at's answers other than 0 and errors). */
+enum { DROP_ORDER = 1, DROP_LATE };
+
+/*
+ * The chunk covering ts and this stream's writer there. Returns 0, DROP_ORDER (ts goes back in
+ * the stream), DROP_LATE (older than every open chunk) or writer_for's error (*cp is set).
+ */
+static int stream_at(struct ct_tdstream *s, uint64_t ts, struct chunk **cp,
+		     struct ct_stream_writer **wp)
 {
 	struct ct_tracedir *td = s->td;
-	struct ct_stream_writer *w;
 	struct chunk *c;
-	int err = 0;
+	int err;
 
 	if (s->fast_gen == td->open_gen && ts >= s->fast_begin && ts < s->fast_end &&
 	    ts >= s->last_ts) {
 		/* In order, for the chunk of the last append, whose writer this stream has. */
-		c = s->fast_c;
-		w = s->fast_w;
-	} else {
-		if (ts < s->last_ts) {
-			td->st.out_of_order++;
-			add_lost(td->lost, "out_of_order", 1);
-			td->dirty = 1;
-			return 1;
-		}
-		c = chunk_for(td, ts);
-		if (!c) {
-			td->st.late++;
-			add_lost(td->lost, "late", 1);
-			td->dirty = 1;
-			return 1;
-		}
-		err = writer_for(td, c, s, &w);
-		if (!err) {
-			s->fast_gen = td->open_gen;
-			s->fast_begin = c->info->begin_ns;
-			/* chunk_for's answer until open[] changes: up to the next chunk's begin. */
-			s->fast_end =
-				c == &td->open[td->n_open - 1] ? UINT64_MAX : c[1].info->begin_ns;
-			s->fast_c = c;
-			s->fast_w = w;
-		}
+		*cp = s->fast_c;
+		*wp = s->fast_w;
+		return 0;
 	}
+	if (ts < s->last_ts)
+		return DROP_ORDER;
+	c = chunk_for(td, ts);
+	if (!c)
+		return DROP_LATE;
+	*cp = c;
+	err = writer_for(td, c, s, wp);
+	if (!err) {
+		s->fast_gen = td->open_gen;
+		s->fast_begin = c->info->begin_ns;
+		/* chunk_for's answer until open[] changes: up to the next chunk's begin. */
+		s->fast_end = c == &td->open[td->n_open - 1] ? UINT64_MAX : c[1].info->begin_ns;
+		s->fast_c = c;
+		s->fast_w = *wp;
+	}
+	return err;
+}
+
+/* Counts n events dropped for stream_at's reason why. Returns 1 (ct_tdstream_append's). */
+static int count_dropped(struct ct_tracedir *td, int why, uint64_t n)
+{
+	if (why == DROP_ORDER) {
+		td->st.out_of_order += n;
+		add_lost(td->lost, "out_of_order", n);
+	} else {
+		td->st.late += n;
+		add_lost(td->lost, "late", n);
+	}
+	td->dirty = 1;
+	return 1;
+}
+
+/* Counts an event that could not be written into chunk c. Returns err. */
+static int count_failed(struct ct_tracedir *td, struct chunk *c, int err)
+{
+	td->st.write_errors++;
+	add_lost(td->lost, "write_errors", 1);
+	add_lost(c->info->lost, "write_errors", 1);
+	c->info->discarded++;
+	note_error(td, err);
+	td->dirty = 1;
+	return err;
+}
+
+/* Counts n events written into chunk c at ts, bytes with their CTF headers. */
+static void count_written(struct ct_tdstream *s, struct chunk *c, uint64_t ts, uint64_t n,
+			  uint64_t bytes)
+{
+	s->last_ts = ts;
+	c->info->events += n;
+	c->info->bytes += bytes;
+	c->bytes_hint += bytes;
+	s->td->st.events += n;
+	s->td->st.bytes += bytes;
+}
+
+int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
+		       const void *payload, size_t len)
+{
+	struct ct_stream_writer *w;
+	struct chunk *c;
+	int err = stream_at(s, ts, &c, &w);
+
+	if (err > 0)
+		return count_dropped(s->td, err, 1);
 	if (!err)
 		err = ct_stream_writer_append(w, id, ts, pid, tid, payload, len);
-	if (err) {
-		td->st.write_errors++;
-		add_lost(td->lost, "write_errors", 1);
-		add_lost(c->info->lost, "write_errors", 1);
-		c->info->discarded++;
-		note_error(td, err);
-		td->dirty = 1;
-		return err;
-	}
-	s->last_ts = ts;
-	c->info->events++;
-	c->info->bytes += CT_CTF_EVENT_HEADER_SIZE + len;
-	c->bytes_hint += CT_CTF_EVENT_HEADER_SIZE + len;
-	td->st.events++;
-	td->st.bytes += CT_CTF_EVENT_HEADER_SIZE + len;
+	if (err)
+		return count_failed(s->td, c, err);
+	count_written(s, c, ts, 1, CT_CTF_EVENT_HEADER_SIZE + len);
 	return 0;
+}
+
+/* The number of events in run[0..len). */
+static uint64_t run_events(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	uint64_t n = 0;
+
+	while (end - p >= (ptrdiff_t)sizeof(struct ct_ev_run_hdr)) {
+		struct ct_ev_run_hdr h;
+
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h) + h.len;
+		n++;
+	}
+	return n;
+}
+
+int ct_tdstream_append_run(struct ct_tdstream *s, uint64_t ts, int32_t pid, int32_t tid,
+			   const void *run, size_t len)
+{
+	const uint8_t *p = run, *end = p + len;
+	uint64_t n = 0, bytes = 0;
+	struct ct_stream_writer *w;
+	struct chunk *c;
+	int first = 0, err = stream_at(s, ts, &c, &w);
+
+	if (err > 0)
+		return count_dropped(s->td, err, run_events(run, len));
+	while (end - p >= (ptrdiff_t)sizeof(struct ct_ev_run_hdr)) {
+		struct ct_ev_run_hdr h;
+		int e = err;
+
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+		if (!e)
+			e = ct_stream_writer_append(w, h.id, ts, pid, tid, p, h.len);
+		p += h.len;
+		if (e) {
+			count_failed(s->td, c, e);
+			first = first ? first : e;
+		} else {
+			n++;
+			bytes += CT_CTF_EVENT_HEADER_SIZE + h.len;
+		}
+	}
+	if (n)
+		count_written(s, c, ts, n, bytes);
+	return first;
 }
 
 void ct_tdstream_lost(struct ct_tdstream *s, const char *what, uint64_t ts, uint64_t n)

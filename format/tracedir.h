@@ -64,6 +64,15 @@ int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t 
 		       const void *payload, size_t len);
 
 /*
+ * Appends the events of run[0..len) (a run: format/event.h), all at ts, pid, tid: the same as
+ * appending each in turn, with one look-up of the chunk. Returns 0 when all were written, 1
+ * when they were dropped and counted, or the first negative errno (each event that could not
+ * be written is counted as discarded; the others are written).
+ */
+int ct_tdstream_append_run(struct ct_tdstream *s, uint64_t ts, int32_t pid, int32_t tid,
+			   const void *run, size_t len);
+
+/*
  * Counts n events of this stream that producers lost near time ts (ns, CLOCK_MONOTONIC): they
  * appear in the chunk's CTF events_discarded counter and in the manifest under what
  * ("kernel_events", "client_records", ...).

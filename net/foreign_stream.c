@@ -29,7 +29,7 @@ struct rec {
 	uint64_t ts;
 	int32_t pid, tid;
 	uint32_t proc; /* index into procs */
-	uint32_t off; /* offset of its events in the pool's data (struct ct_span_ev_hdr, payload) */
+	uint32_t off; /* offset of its events in the pool's data, a run (format/event.h) */
 	uint32_t len; /* bytes of its events there */
 	uint32_t n; /* number of events */
 };
@@ -376,26 +376,6 @@ static uint64_t chunk_of(const struct ct_foreign *f, uint64_t ts)
 	return f->chunk_base + lo;
 }
 
-/* Writes the events of ev[0..len) (a run of ct_span_events' making) at ts. */
-static int write_events(struct ct_foreign *f, const char *ev, size_t len, uint64_t ts, int32_t pid,
-			int32_t tid)
-{
-	size_t off = 0;
-
-	while (off + sizeof(struct ct_span_ev_hdr) <= len) {
-		struct ct_span_ev_hdr h;
-		int e;
-
-		memcpy(&h, ev + off, sizeof(h));
-		off += sizeof(h);
-		e = ct_tdstream_append(f->s, h.id, ts, pid, tid, ev + off, h.len);
-		if (e < 0)
-			return e;
-		off += h.len;
-	}
-	return 0;
-}
-
 /* Writes one record (and its process's PROCESS_INFO first when its chunk has not had it). */
 static int write_rec(struct ct_foreign *f, const struct rec *r, const char *events, struct proc **p,
 		     uint32_t *p_idx)
@@ -413,12 +393,14 @@ static int write_rec(struct ct_foreign *f, const struct rec *r, const char *even
 		}
 		if ((*p)->last_chunk != ch) {
 			(*p)->last_chunk = ch;
-			err = write_events(f, (*p)->events.data, (*p)->events.len, r->ts, (*p)->pid,
-					   0);
+			e = ct_tdstream_append_run(f->s, r->ts, (*p)->pid, 0, (*p)->events.data,
+						   (*p)->events.len);
+			if (e < 0)
+				err = e;
 		}
 	}
-	e = write_events(f, events, r->len, r->ts, r->pid, r->tid);
-	return err ? err : e;
+	e = ct_tdstream_append_run(f->s, r->ts, r->pid, r->tid, events, r->len);
+	return err ? err : e < 0 ? e : 0;
 }
 
 /* Whether the next event in (time, arrival) order is held's i-th rather than take's j-th:

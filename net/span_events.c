@@ -90,7 +90,7 @@ static void run_end(struct emitter *e)
  */
 static uint8_t *ev_begin(struct emitter *e, uint64_t ts)
 {
-	size_t room = sizeof(struct ct_span_ev_hdr) + PAYLOAD_MAX;
+	size_t room = sizeof(struct ct_ev_run_hdr) + PAYLOAD_MAX;
 
 	if (e->n && ts != e->ts)
 		run_end(e);
@@ -100,14 +100,14 @@ static uint8_t *ev_begin(struct emitter *e, uint64_t ts)
 	if (e->err)
 		return NULL;
 	e->ts = ts;
-	return (uint8_t *)e->out->data + e->out->len + sizeof(struct ct_span_ev_hdr);
+	return (uint8_t *)e->out->data + e->out->len + sizeof(struct ct_ev_run_hdr);
 }
 
 /* Completes the event whose payload ev_begin placed, ending at end. */
 static void ev_end(struct emitter *e, uint16_t id, uint8_t *end)
 {
 	uint8_t *h = (uint8_t *)e->out->data + e->out->len;
-	struct ct_span_ev_hdr hdr = {id, (uint16_t)(end - h - sizeof(hdr))};
+	struct ct_ev_run_hdr hdr = {id, (uint16_t)(end - h - sizeof(hdr))};
 
 	memcpy(h, &hdr, sizeof(hdr));
 	*end = 0; /* the buffer stays NUL-terminated; reserve left room for it */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/event.h"
 #include "span_model.h"
 #include "util/buf.h"
 
@@ -21,16 +22,10 @@
 
 #define CT_ATTR_TIME_UNCERTAINTY "crosstrace.time_uncertainty_ns"
 
-/* Heads each event of a run: its type and payload size (native byte order, unaligned). */
-struct ct_span_ev_hdr {
-	uint16_t id;
-	uint16_t len;
-};
-
 /*
- * Receives a run of n events of one time, process and thread, in the order a reader needs
- * them: each a struct ct_span_ev_hdr and its payload in event.def layout, len bytes in all,
- * valid during the call only. Returns 0 or a negative code that stops the conversion.
+ * Receives a run of n events of one time, process and thread (format/event.h), in the order a
+ * reader needs them, len bytes in all, valid during the call only. Returns 0 or a negative
+ * code that stops the conversion.
  */
 typedef int (*ct_span_emit_fn)(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *events,
 			       size_t len, uint32_t n);

@@ -321,6 +321,64 @@ TEST(test_tracedir_many_chunks_with_grace)
 	ct_trace_close(t);
 }
 
+/*
+ * A run of events (one time, process and thread) is written as the same events appended one
+ * by one: in order, counted in the chunk, and dropped whole (each event counted) when late or
+ * out of order.
+ */
+TEST(test_tracedir_append_run)
+{
+	char dir[PATH_MAX], err[256];
+	struct ct_tracedir_opts o = {0};
+	struct ct_tracedir_stats st;
+	struct ct_tracedir *td;
+	struct ct_tdstream *s;
+	struct ct_chunk_reader *r;
+	struct ct_trace *t;
+	struct ct_event ev;
+	uint8_t run[256], *p = run;
+	uint64_t ts = ct_mono_ns();
+	static const uint16_t want[] = {CT_EV_SPAN_END, CT_EV_SCOPE_EXIT, CT_EV_SPAN_END};
+	int n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct ct_ev_run_hdr h = {want[i], want[i] == CT_EV_SCOPE_EXIT ? 8 : 18};
+
+		memcpy(p, &h, sizeof(h));
+		p += sizeof(h);
+		p = ct_put_u64(p, (uint64_t)i + 1);
+		if (want[i] == CT_EV_SPAN_END) {
+			p = ct_put_u64(p, ts);
+			p = ct_put_u8(p, 0);
+			p = ct_put_u8(p, 0); /* empty message */
+		}
+	}
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	o.path = dir;
+	CHECK_INT(ct_tracedir_create(&td, &o, err, sizeof(err)), 0);
+	CHECK_INT(ct_tracedir_stream(td, "foreign", CT_CTF_NO_CPU, &s), 0);
+	CHECK_INT(ct_tdstream_append_run(s, ts, 7, 8, run, (size_t)(p - run)), 0);
+	CHECK_INT(ct_tdstream_append_run(s, ts - 1, 7, 8, run, (size_t)(p - run)), 1);
+	ct_tracedir_stats(td, &st);
+	CHECK_U64(st.events, 3);
+	CHECK_U64(st.out_of_order, 3);
+	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
+	CHECK_INT(ct_trace_open(&t, dir, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_U64(ct_trace_chunk(t, 0)->events, 3);
+	CHECK_INT(ct_chunk_reader_open(&r, ct_trace_chunk(t, 0)->dir, NULL, NULL, err, sizeof(err)),
+		  0);
+	while (ct_chunk_reader_next(r, &ev) == 1 && n < 3) {
+		CHECK_INT(ev.type, want[n]);
+		CHECK_U64(ev.ts, ts);
+		CHECK_INT(ev.pid, 7);
+		CHECK_INT(ev.tid, 8);
+		n++;
+	}
+	CHECK_INT(n, 3);
+	ct_chunk_reader_close(r);
+	ct_trace_close(t);
+}
+
 struct errlog {
 	int n;
 	char last[1024];
@@ -426,6 +484,7 @@ int main(int argc, char **argv)
 	RUN(test_decode_rejects_bad_payloads);
 	RUN(test_tracedir_rotation_and_babeltrace);
 	RUN(test_tracedir_many_chunks_with_grace);
+	RUN(test_tracedir_append_run);
 	RUN(test_damaged_chunks);
 	if (!t_failed) {
 		char cmd[PATH_MAX + 16];

@@ -314,8 +314,8 @@ static int emit(void *arg, uint64_t ts, int32_t pid, int32_t tid, const void *ev
 	(void)pid;
 	(void)tid;
 	got->runs++;
-	while (end - p >= (ptrdiff_t)sizeof(struct ct_span_ev_hdr)) {
-		struct ct_span_ev_hdr h;
+	while (end - p >= (ptrdiff_t)sizeof(struct ct_ev_run_hdr)) {
+		struct ct_ev_run_hdr h;
 		struct ct_event ev;
 
 		memcpy(&h, p, sizeof(h));

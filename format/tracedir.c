@@ -578,24 +578,14 @@ static int writer_for(struct ct_tracedir *td, struct chunk *c, struct ct_tdstrea
 /* Why an event is dropped (stream_at's answers other than 0 and errors). */
 enum { DROP_ORDER = 1, DROP_LATE };
 
-/*
- * The chunk covering ts and this stream's writer there. Returns 0, DROP_ORDER (ts goes back in
- * the stream), DROP_LATE (older than every open chunk) or writer_for's error (*cp is set).
- */
-static int stream_at(struct ct_tdstream *s, uint64_t ts, struct chunk **cp,
-		     struct ct_stream_writer **wp)
+/* stream_at when the fast path does not apply: looks the chunk and the writer up. */
+static int stream_find(struct ct_tdstream *s, uint64_t ts, struct chunk **cp,
+		       struct ct_stream_writer **wp)
 {
 	struct ct_tracedir *td = s->td;
 	struct chunk *c;
 	int err;
 
-	if (s->fast_gen == td->open_gen && ts >= s->fast_begin && ts < s->fast_end &&
-	    ts >= s->last_ts) {
-		/* In order, for the chunk of the last append, whose writer this stream has. */
-		*cp = s->fast_c;
-		*wp = s->fast_w;
-		return 0;
-	}
 	if (ts < s->last_ts)
 		return DROP_ORDER;
 	c = chunk_for(td, ts);
@@ -612,6 +602,23 @@ static int stream_at(struct ct_tdstream *s, uint64_t ts, struct chunk **cp,
 		s->fast_w = *wp;
 	}
 	return err;
+}
+
+/*
+ * The chunk covering ts and this stream's writer there. Returns 0, DROP_ORDER (ts goes back in
+ * the stream), DROP_LATE (older than every open chunk) or writer_for's error (*cp is set).
+ */
+static inline int stream_at(struct ct_tdstream *s, uint64_t ts, struct chunk **cp,
+			    struct ct_stream_writer **wp)
+{
+	if (s->fast_gen == s->td->open_gen && ts >= s->fast_begin && ts < s->fast_end &&
+	    ts >= s->last_ts) {
+		/* In order, for the chunk of the last append, whose writer this stream has. */
+		*cp = s->fast_c;
+		*wp = s->fast_w;
+		return 0;
+	}
+	return stream_find(s, ts, cp, wp);
 }
 
 /* Counts n events dropped for stream_at's reason why. Returns 1 (ct_tdstream_append's). */

@@ -542,8 +542,9 @@ static const struct proc *shortcut_from(const struct ct_partial *p, const struct
  */
 static uint64_t skip_outer(struct span *s, struct tlcur *c, uint64_t t, uint64_t lim, uint64_t tok)
 {
+	struct frame *f = t < lim ? tl_cursor_at(c, t) : NULL;
+
 	while (t < lim) {
-		struct frame *f = tl_cursor_at(c, t);
 		int in = f ? chain_has(f, s->id, tok) : 0;
 		uint64_t next = c->next < lim ? c->next : lim;
 
@@ -551,6 +552,8 @@ static uint64_t skip_outer(struct span *s, struct tlcur *c, uint64_t t, uint64_t
 			break;
 		s->cat[in > 0 ? CT_CAT_CHILDREN : CT_CAT_INACTIVE] += next - t;
 		t = next;
+		if (t < lim)
+			f = tl_cursor_next(c); /* t is c->next */
 	}
 	return t;
 }

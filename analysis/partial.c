@@ -95,9 +95,12 @@ void p_anomaly(struct ct_partial *p)
 struct frame *fr_new(struct ct_partial *p, uint64_t span, struct frame *parent, int32_t tid,
 		     int32_t pid, uint8_t flags)
 {
-	struct frame *f = calloc(1, sizeof(*f));
+	struct frame *f = p->frame_pool;
 
-	if (!f) {
+	if (f) {
+		p->frame_pool = f->parent;
+		memset(f, 0, sizeof(*f));
+	} else if (!(f = calloc(1, sizeof(*f)))) {
 		p->oom++;
 		return NULL;
 	}
@@ -123,7 +126,8 @@ void fr_unref(struct ct_partial *p, struct frame *f)
 
 		f->prev->next = f->next;
 		f->next->prev = f->prev;
-		free(f);
+		f->parent = p->frame_pool;
+		p->frame_pool = f;
 		fr_unref(p, fwd);
 		f = parent;
 	}
@@ -635,6 +639,12 @@ void ct_partial_free(struct ct_partial *p)
 		struct frame *f = p->frames.next;
 
 		p->frames.next = f->next;
+		free(f);
+	}
+	while (p->frame_pool) {
+		struct frame *f = p->frame_pool;
+
+		p->frame_pool = f->parent;
 		free(f);
 	}
 	while (p->fdinfos.next != &p->fdinfos) {

@@ -238,8 +238,6 @@ struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 		c->started = 1;
 	} else if (c->next > ts) {
 		return c->val;
-	} else if (c->k != NOIDX && (c->k + 2 >= pr->tl.n || pr->tl.v[c->k + 2].ts > ts)) {
-		c->k++; /* the usual step: to the next entry (next <= ts, so it exists) */
 	} else {
 		/* Galloping: usually a step or two, but a sweep's shortcut may have skipped many
 		 * (lo: an entry at or before ts, hi: past it or the end). */
@@ -267,5 +265,19 @@ struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 	nk = c->k == NOIDX ? 0 : c->k + 1;
 	c->next = nk < pr->tl.n ? pr->tl.v[nk].ts : NO_END;
 	c->val = tl_val(pr, c->k);
+	return c->val;
+}
+
+struct frame *tl_cursor_next(struct tlcur *c)
+{
+	const struct proc *pr = c->pr;
+	uint32_t k = c->k == NOIDX ? 0 : c->k + 1; /* the entry that starts at c->next */
+
+	/* the last of the changes made at that instant */
+	while (k + 1 < pr->tl.n && pr->tl.v[k + 1].ts <= c->next)
+		k++;
+	c->k = k;
+	c->next = k + 1 < pr->tl.n ? pr->tl.v[k + 1].ts : NO_END;
+	c->val = tl_val(pr, k);
 	return c->val;
 }

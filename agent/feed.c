@@ -22,6 +22,7 @@ struct ct_feed_batch {
 	struct ct_nbatch *b;
 	uint32_t refs; /* spans not released yet; guarded by the feed's mutex */
 	uint64_t bytes;
+	struct ct_feed_span spans[]; /* one per span of b, in order */
 };
 
 enum { ST_QUEUED = 1, ST_ENTERED, ST_ENDED, ST_OUT };
@@ -253,33 +254,34 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		ct_nbatch_free(b);
 		return 0;
 	}
-	fb = calloc(1, sizeof(*fb));
-	sp = calloc(b->n_spans, sizeof(*sp));
-	if (!fb || !sp) {
-		free(fb);
-		free(sp);
+	/* The batch and its spans in one allocation (each span is set whole below). */
+	fb = malloc(sizeof(*fb) + b->n_spans * sizeof(*fb->spans));
+	if (!fb) {
 		ct_feed_unreserve(f, b);
 		return -ENOMEM;
 	}
 	fb->b = b;
 	fb->bytes = bytes;
 	fb->refs = b->n_spans;
+	sp = fb->spans;
 	for (uint32_t i = 0; i < b->n_spans; i++) {
 		const struct ct_nspan *s = &b->spans[i];
+		uint64_t start = ct_span_ev_mono(c, s->start_ns);
+		uint64_t end = ct_span_ev_mono(c, s->end_ns);
 
-		sp[i].fb = fb;
-		sp[i].b = b;
-		sp[i].idx = i;
-		sp[i].start = ct_span_ev_mono(c, s->start_ns);
-		sp[i].end = ct_span_ev_mono(c, s->end_ns);
-		if (sp[i].end < sp[i].start)
-			sp[i].end = sp[i].start;
-		sp[i].offset_ns = c->offset_ns;
-		sp[i].uncertainty_ns = c->uncertainty_ns + s->time_resolution_ns;
-		sp[i].pid = b->resources[s->resource].pid;
-		sp[i].id = id64(s->span_id);
-		sp[i].trace_lo = id64(s->trace_id + 8);
-		sp[i].name_len = s->name ? (uint32_t)strlen(s->name) : 0;
+		sp[i] = (struct ct_feed_span){
+			.fb = fb,
+			.b = b,
+			.idx = i,
+			.start = start,
+			.end = end < start ? start : end,
+			.offset_ns = c->offset_ns,
+			.uncertainty_ns = c->uncertainty_ns + s->time_resolution_ns,
+			.pid = b->resources[s->resource].pid,
+			.name_len = s->name ? (uint32_t)strlen(s->name) : 0,
+			.id = id64(s->span_id),
+			.trace_lo = id64(s->trace_id + 8),
+		};
 		/* Looked at outside the lock; the reason is final under it (see below). */
 		if (scan_attrs(s, &sp[i].tid) && f->o.annotate)
 			sp[i].reason = CT_FEED_UPSTREAM;
@@ -292,7 +294,6 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		f->st.spans_held -= b->n_spans;
 		f->st.bytes_held -= bytes;
 		pthread_mutex_unlock(&f->mu);
-		free(sp);
 		free(fb);
 		return -ENOMEM;
 	}
@@ -729,10 +730,8 @@ void ct_feed_release(struct ct_feed *f, struct ct_feed_span *const *s, size_t n)
 		f->st.spans_held--;
 		if (--fb->refs)
 			continue;
-		/* The spans array of a batch is its first span's allocation. */
 		f->st.bytes_held -= fb->bytes;
 		ct_nbatch_free(fb->b);
-		free(s[i] - s[i]->idx);
 		free(fb);
 	}
 	pthread_mutex_unlock(&f->mu);

@@ -337,9 +337,6 @@ uint64_t an_cause_key(const struct thread *t, const struct ival *iv, unsigned ca
 
 /* ---- the sweep ---- */
 
-struct cursor;
-CT_VEC_DEF(cursor_vec, struct cursor);
-
 struct cursor {
 	const struct thread *t;
 	uint64_t lo, hi; /* where this thread may count for the span */
@@ -560,7 +557,7 @@ static uint64_t skip_outer(struct span *s, struct tlcur *c, uint64_t t, uint64_t
 
 void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 {
-	struct cursor_vec cs = {0};
+	struct cursor_vec cs = {p->cursors.v, 0, p->cursors.cap}; /* the partial's, reused */
 	uint64_t from = s->swept > s->start ? s->swept : s->start, t;
 	uint32_t pi = 0; /* phase: events[pi - 1] is the current one */
 	struct relmemo memo;
@@ -705,7 +702,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
 			pi++;
 	}
 	s->swept = to;
-	CT_VEC_FREE(cs);
+	p->cursors = cs;
 }
 
 /* Names the dominant waker of each blocked cause of s: over the waits that ended within
@@ -713,7 +710,7 @@ void an_sweep(struct ct_partial *p, struct span *s, uint64_t to)
  * the span's blocked time in that cause. */
 void an_wakers(struct ct_partial *p, struct span *s)
 {
-	struct cursor_vec cs = {0};
+	struct cursor_vec cs = {p->cursors.v, 0, p->cursors.cap}; /* the partial's, reused */
 	struct tally {
 		uint64_t key;
 		int32_t by;
@@ -796,7 +793,7 @@ void an_wakers(struct ct_partial *p, struct span *s)
 			}
 	}
 	free(tl);
-	CT_VEC_FREE(cs);
+	p->cursors = cs;
 }
 
 /* ---- detail ---- */
@@ -866,7 +863,7 @@ static int cmp_dkev(const void *a, const void *b)
 
 void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 {
-	struct cursor_vec cs = {0};
+	struct cursor_vec cs = {p->cursors.v, 0, p->cursors.cap}; /* the partial's, reused */
 	char text[512];
 
 	f->detailed = 1;
@@ -990,5 +987,5 @@ void an_detail(struct ct_partial *p, const struct span *s, struct fspan *f)
 	}
 	if (f->dkev.n > 1)
 		qsort(f->dkev.v, f->dkev.n, sizeof(f->dkev.v[0]), cmp_dkev);
-	CT_VEC_FREE(cs);
+	p->cursors = cs;
 }

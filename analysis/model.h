@@ -434,6 +434,9 @@ struct op {
 
 /* ---- the partial ---- */
 
+struct cursor; /* annotate.c's */
+CT_VEC_DEF(cursor_vec, struct cursor);
+
 struct ct_partial {
 	struct ct_an_config cfg;
 	uint64_t begin, end; /* range [begin, end) */
@@ -446,6 +449,7 @@ struct ct_partial {
 	struct ct_hmap threads; /* tid → struct thread * */
 	CT_VEC(struct thread *) thread_list; /* order of appearance */
 	struct ct_hmap procs; /* pid → struct proc * */
+	struct proc *pr_last; /* pr_get's last answer (a cache: procs live as long as p) */
 	CT_VEC(struct proc *) proc_list;
 	struct ct_hmap tasks; /* tid → (pid << 32 | comm index); names of every task seen */
 	CT_VEC(char *) comms; /* interned comm strings */
@@ -463,6 +467,8 @@ struct ct_partial {
 	 * per span, and malloc's calloc and free of them were ~5% of the analysis. At most as
 	 * many as were ever live at once. */
 	struct frame *frame_pool;
+	/* annotate.c's: the cursors of a sweep, kept for the next one (a malloc per sweep) */
+	struct cursor_vec cursors;
 	struct fdinfo fdinfos; /* list head */
 	struct ct_hmap floors; /* soft: (tid or pid|proc bit, level) → struct frame * */
 

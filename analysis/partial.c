@@ -181,8 +181,14 @@ struct proc *pr_find(const struct ct_partial *p, int32_t pid)
 
 struct proc *pr_get(struct ct_partial *p, int32_t pid)
 {
-	struct proc *pr = pr_find(p, pid), **slot;
+	struct proc *pr, **slot;
 
+	/* Every scope change of a process-wide span asks, nearly always for the same pid. */
+	if (p->pr_last && p->pr_last->pid == pid)
+		return p->pr_last;
+	pr = pr_find(p, pid);
+	if (pr)
+		p->pr_last = pr;
 	if (pr || pid <= 0)
 		return pr;
 	pr = calloc(1, sizeof(*pr));
@@ -641,6 +647,7 @@ void ct_partial_free(struct ct_partial *p)
 		p->frames.next = f->next;
 		free(f);
 	}
+	CT_VEC_FREE(p->cursors);
 	while (p->frame_pool) {
 		struct frame *f = p->frame_pool;
 

@@ -15,7 +15,6 @@
 
 #include "crosstrace/crosstrace.h"
 #include "feed.h"
-#include "msort.h"
 #include "util/clock.h"
 
 struct ct_feed_batch {
@@ -87,16 +86,16 @@ struct ct_feed {
 	struct stack *stacks[1 << SBITS];
 	struct rec *take;
 	size_t cap_take;
-	struct rec *tmp; /* the merge sort's second array */
+	struct rec *tmp; /* rec_sort's second array */
 	size_t cap_tmp;
 	struct ct_feed_span **pend; /* ended in this take, listed in f->ended at its end */
 	size_t n_pend, cap_pend;
-	/* The take in progress (ct_feed_take_begin .. _end): records it[0..it_n), the first
-	 * it_nd not due yet, the others due and sorted, it_i the next of those to turn into
-	 * events; q the events of one record
-	 * (a span's end with its scope repairs) not handed over yet. */
-	struct rec *it;
-	size_t it_n, it_nd, it_i;
+	/* The take in progress (ct_feed_take_begin .. _end): the records taken it_take, the
+	 * first it_nd not due yet; the due ones sorted in it[0..it_n) (the end of it_take or
+	 * tmp), it_i the next of those to turn into events; q the events of one record (a
+	 * span's end with its scope repairs) not handed over yet. */
+	struct rec *it_take, *it;
+	size_t it_nd, it_n, it_i;
 	uint64_t it_emitted, it_dropped;
 	struct ct_event *q;
 	size_t q_head, q_n, q_cap;
@@ -364,7 +363,62 @@ static inline int rec_less(const struct rec *x, const struct rec *y)
 	return x->seq < y->seq;
 }
 
-CT_MSORT_DEFINE(rec_sort, struct rec, rec_less)
+#define RADIX_BITS 11
+
+/*
+ * Sorts v[0..n) by rec_less into v or tmp (room for n), and returns which: a radix sort of
+ * the times relative to the earliest (a take's records lie within a chunk or two: 250 ms
+ * chunks take 3 passes of 11 bits), then runs of one time by rec_less (insertion: they are
+ * short and rare). The merge sort it replaced moved and compared whole records at each of
+ * its ~log2(n) levels, and ends stand out of place in every batch (a parent's end after its
+ * children's).
+ */
+static struct rec *rec_sort(struct rec *v, struct rec *tmp, size_t n)
+{
+	size_t cnt[1u << RADIX_BITS];
+	uint64_t lo = UINT64_MAX, hi = 0;
+	struct rec *from = v, *to = tmp;
+	unsigned bits;
+
+	for (size_t i = 0; i < n; i++) {
+		lo = v[i].ts < lo ? v[i].ts : lo;
+		hi = v[i].ts > hi ? v[i].ts : hi;
+	}
+	bits = n > 1 && hi > lo ? 64 - (unsigned)__builtin_clzll(hi - lo) : 0;
+	for (unsigned shift = 0; shift < bits; shift += RADIX_BITS) {
+		const uint64_t mask = (1u << RADIX_BITS) - 1;
+		size_t sum = 0;
+
+		memset(cnt, 0, sizeof(cnt));
+		for (size_t i = 0; i < n; i++)
+			cnt[((from[i].ts - lo) >> shift) & mask]++;
+		for (size_t d = 0; d <= mask; d++) {
+			size_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			to[cnt[((from[i].ts - lo) >> shift) & mask]++] = from[i];
+		from = to;
+		to = to == tmp ? v : tmp;
+	}
+	v = from;
+	for (size_t i = 1; i < n; i++) {
+		struct rec x;
+		size_t j = i;
+
+		if (v[i].ts != v[i - 1].ts || !rec_less(&v[i], &v[i - 1]))
+			continue;
+		x = v[i];
+		do {
+			v[j] = v[j - 1];
+			j--;
+		} while (j > 0 && v[j - 1].ts == x.ts && rec_less(&x, &v[j - 1]));
+		v[j] = x;
+	}
+	return v;
+}
 
 /* ---- events (annotator thread) ---- */
 
@@ -540,16 +594,17 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 		nd++;
 	}
 	cut = n - nd;
+	f->it = take + nd;
 	if (cut) {
-		if (grow((void **)&f->tmp, &f->cap_tmp, cut / 2 + 1, sizeof(*f->tmp)))
-			qsort(take + nd, cut, sizeof(*take), rec_cmp); /* no memory for the merge */
+		if (grow((void **)&f->tmp, &f->cap_tmp, cut, sizeof(*f->tmp)))
+			qsort(take + nd, cut, sizeof(*take), rec_cmp); /* no memory for the radix */
 		else
-			rec_sort(take + nd, f->tmp, cut);
+			f->it = rec_sort(take + nd, f->tmp, cut);
 	}
-	f->it = take;
-	f->it_n = n;
+	f->it_take = take;
 	f->it_nd = nd;
-	f->it_i = nd;
+	f->it_n = cut;
+	f->it_i = 0;
 	f->it_emitted = f->it_dropped = 0;
 	f->q_head = f->q_n = 0;
 	return cut;
@@ -586,7 +641,7 @@ const struct ct_event *ct_feed_take_next(struct ct_feed *f)
 
 uint64_t ct_feed_take_end(struct ct_feed *f)
 {
-	struct rec *take = f->it;
+	struct rec *take = f->it_take;
 	size_t nd = f->it_nd;
 
 	/* Records not turned into events yet (the caller stopped early) are taken now. */
@@ -628,7 +683,7 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 		f->take = take; /* the spare, of capacity cap_take */
 	}
 	pthread_mutex_unlock(&f->mu);
-	f->it = NULL;
+	f->it_take = f->it = NULL;
 	f->it_n = f->it_nd = f->it_i = 0;
 	return f->it_dropped;
 }
@@ -768,7 +823,7 @@ void ct_feed_free(struct ct_feed *f)
 	free(f->tmp);
 	free(f->pend);
 	free(f->q);
-	free(f->it); /* a take left unfinished */
+	free(f->it_take); /* a take left unfinished */
 	free(f->ready);
 	free(f->ended);
 	pthread_mutex_destroy(&f->mu);

@@ -2,8 +2,8 @@
 /*
  * A merge sort generated per element type with its comparison inlined: qsort calls its
  * comparator through a pointer for every comparison, which showed in the agent's cost per
- * span (the feed's records, the annotator's output list). Halves already in order are not
- * merged, so input made of sorted runs (batches of spans) costs little more than a scan.
+ * span (the annotator's output list). Halves already in order are not merged, so input made
+ * of sorted runs (batches of spans) costs little more than a scan.
  */
 #ifndef CT_AGENT_MSORT_H
 #define CT_AGENT_MSORT_H

@@ -369,6 +369,89 @@ TEST(thread_ids)
 	ct_feed_free(f);
 }
 
+/* A record of the documented order (feed.c): time, then ends before starts before ends of
+ * zero-length spans, then the tie-break of each, then arrival. */
+struct orec {
+	uint64_t ts, tb, seq;
+	int cls;
+	uint64_t id;
+};
+
+static int orec_cmp(const void *a, const void *b)
+{
+	const struct orec *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	if (x->tb != y->tb)
+		return x->tb < y->tb ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Many spans in one take, with times over a range that needs several passes of the feed's
+ * radix sort and many equal times (ties decided by class, tie-break and arrival): the span
+ * starts and ends come out in the documented order (qsort of it as the oracle).
+ */
+TEST(order_random)
+{
+	enum { NB = 30, PER = 100, N = NB * PER };
+	struct ct_feed *f = feed_new(N);
+	static struct orec want[2 * N];
+	static uint64_t got[2 * N];
+	const struct ct_event *ev;
+	uint64_t r = 0x9e3779b97f4a7c15ull;
+	size_t n = 0, k = 0;
+
+	for (int bi = 0; bi < NB; bi++) {
+		struct ct_nbatch *b;
+		struct ct_nresource *res;
+
+		ct_nbatch_new(&b, "otlp");
+		res = ct_nbatch_add_resource(b);
+		ct_nattrs_add_int(b, &res->attrs, "process.pid", 100 + bi % 3);
+		ct_nresource_derive(res);
+		ct_nbatch_add_scope(b);
+		for (int i = 0; i < PER; i++) {
+			struct ct_nspan *x = ct_nbatch_add_span(b, 0, 0);
+			uint64_t id = (uint64_t)(bi * PER + i + 1), start, end;
+
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			/* Half on a coarse grid (equal times), half anywhere in 100 ms. */
+			start = T0 + (r & 1 ? (r >> 8) % 64 * 1000 : (r >> 8) % (100 * MS));
+			end = start + (r >> 40) % 4 * 1000;
+			memset(x->trace_id, 0x11, 16);
+			for (int j = 0; j < 8; j++)
+				x->span_id[j] = (uint8_t)(id >> (56 - 8 * j));
+			x->name = "op";
+			x->start_ns = start;
+			x->end_ns = end;
+			want[n++] = (struct orec){start, UINT64_MAX - end, 2 * (id - 1), 1, id};
+			want[n++] = (struct orec){end, UINT64_MAX - start, 2 * (id - 1) + 1,
+						  end == start ? 2 : 0, id | 1ull << 63};
+		}
+		CHECK_INT(ct_feed_reserve(f, b), 0);
+		CHECK_INT(ct_feed_add(f, b, &clk0), 0);
+	}
+	qsort(want, n, sizeof(want[0]), orec_cmp);
+	CHECK_U64(ct_feed_take_begin(f, T0 + 200 * MS), 2 * N);
+	while ((ev = ct_feed_take_next(f)) && k < 2 * N)
+		if (ev->type == CT_EV_SPAN_START)
+			got[k++] = ev->u.span_start.span_id;
+		else if (ev->type == CT_EV_SPAN_END)
+			got[k++] = ev->u.span_end.span_id | 1ull << 63;
+	ct_feed_take_end(f);
+	CHECK_U64(k, 2 * N);
+	for (size_t i = 0; i < k; i++)
+		if (got[i] != want[i].id) {
+			CHECK_U64(got[i], want[i].id);
+			break;
+		}
+	ct_feed_free(f);
+}
+
 /* Batches are kept packed while they wait: the copy must hold everything the original did. */
 TEST(compaction_keeps_everything)
 {
@@ -426,5 +509,6 @@ int main(void)
 	RUN(free_while_waiting);
 	RUN(take_in_steps);
 	RUN(thread_ids);
+	RUN(order_random);
 	return test_main_end();
 }

@@ -32,8 +32,13 @@ uint64_t ct_span_ev_mono(const struct ct_span_ev_clock *c, uint64_t real_ns)
 	return real_ns > UINT64_MAX - off ? UINT64_MAX : real_ns + off;
 }
 
-/* Copies at most max bytes of s (n long) and a NUL; counts a cut. */
-static uint8_t *put_strn(uint8_t *p, const char *s, size_t n, size_t max, uint64_t *truncated)
+/*
+ * Copies at most max bytes of s (n long) and a NUL; counts a cut. Not inlined: with max a
+ * constant, GCC copies with rep movsq, whose start-up cost was most of an attribute's
+ * conversion for the short strings attributes hold; a call of memcpy costs less.
+ */
+static __attribute__((noinline)) uint8_t *put_strn(uint8_t *p, const char *s, size_t n, size_t max,
+						   uint64_t *truncated)
 {
 	if (n > max) {
 		n = max;

@@ -70,9 +70,9 @@ static int chain_has(struct frame *f, uint64_t id, uint64_t tok)
 			break;
 		}
 	}
-	while (n-- > 0) {
-		path[n]->q_tok = tok;
-		path[n]->q_in = (int8_t)in;
+	for (unsigned i = 0; i < n; i++) {
+		path[i]->q_tok = tok;
+		path[i]->q_in = (int8_t)in;
 	}
 	return in;
 }

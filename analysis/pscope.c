@@ -271,13 +271,15 @@ struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 struct frame *tl_cursor_next(struct tlcur *c)
 {
 	const struct proc *pr = c->pr;
-	uint32_t k = c->k == NOIDX ? 0 : c->k + 1; /* the entry that starts at c->next */
+	const struct pscope *v = pr->tl.v;
+	uint32_t n = pr->tl.n, k = c->k == NOIDX ? 0 : c->k + 1; /* the entry at c->next */
+	uint64_t at = c->next;
 
 	/* the last of the changes made at that instant */
-	while (k + 1 < pr->tl.n && pr->tl.v[k + 1].ts <= c->next)
+	while (k + 1 < n && v[k + 1].ts <= at)
 		k++;
 	c->k = k;
-	c->next = k + 1 < pr->tl.n ? pr->tl.v[k + 1].ts : NO_END;
+	c->next = k + 1 < n ? v[k + 1].ts : NO_END;
 	c->val = tl_val(pr, k);
 	return c->val;
 }

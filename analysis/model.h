@@ -185,6 +185,10 @@ CT_VEC_DEF(attr_vec, struct attr);
 struct pscope {
 	uint64_t ts;
 	struct frame *top;
+	/* in the first entry of an instant: how many entries after it have its ts (else 0), so
+	 * that a sweep steps over the changes of one instant at once (the feed's repairs make
+	 * about ten, and every open span's sweep steps over them) */
+	uint32_t same;
 };
 
 struct proc {
@@ -202,6 +206,7 @@ struct proc {
 	 * the first, tl_before (ref: NULL, or in a soft partial the floor for the scope at its
 	 * begin). Pruned like intervals: the entry that covers the horizon stays. */
 	CT_VEC(struct pscope) tl;
+	uint32_t tl_run; /* the first entry of the last instant in tl */
 	struct frame *tl_before;
 	int32_t fork_parent; /* soft: forked inside this partial from that pid (0: not) */
 	uint8_t svc_known; /* service came from PROCESS_INFO/service.name */

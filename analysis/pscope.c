@@ -19,6 +19,11 @@ void pr_scope_changed(struct ct_partial *p, struct proc *pr, uint64_t ts, struct
 	}
 	e->ts = ts;
 	e->top = fr_ref(top);
+	e->same = 0;
+	if (pr->tl.n > 1 && pr->tl.v[pr->tl.n - 2].ts == ts)
+		pr->tl.v[pr->tl_run].same++;
+	else
+		pr->tl_run = pr->tl.n - 1;
 }
 
 void pr_prune_scopes(struct ct_partial *p, struct proc *pr, uint64_t horizon)
@@ -36,6 +41,9 @@ void pr_prune_scopes(struct ct_partial *p, struct proc *pr, uint64_t horizon)
 		fr_unref(p, pr->tl.v[i].top);
 	memmove(pr->tl.v, pr->tl.v + drop, (pr->tl.n - drop) * sizeof(pr->tl.v[0]));
 	pr->tl.n -= drop;
+	/* The entry kept first is the last of its instant (same 0): only the last instant may
+	 * have lost its first entry, and then it is that entry. */
+	pr->tl_run = pr->tl_run >= drop ? pr->tl_run - drop : 0;
 }
 
 static inline struct frame *tl_val(const struct proc *pr, uint32_t k)
@@ -271,15 +279,13 @@ struct frame *tl_cursor_move(struct tlcur *c, uint64_t ts)
 struct frame *tl_cursor_next(struct tlcur *c)
 {
 	const struct proc *pr = c->pr;
-	const struct pscope *v = pr->tl.v;
-	uint32_t n = pr->tl.n, k = c->k == NOIDX ? 0 : c->k + 1; /* the entry at c->next */
-	uint64_t at = c->next;
+	/* the first change at c->next (the cursor is at the last of its instant), then the
+	 * last of that instant */
+	uint32_t k = c->k == NOIDX ? 0 : c->k + 1;
 
-	/* the last of the changes made at that instant */
-	while (k + 1 < n && v[k + 1].ts <= at)
-		k++;
+	k += pr->tl.v[k].same;
 	c->k = k;
-	c->next = k + 1 < n ? v[k + 1].ts : NO_END;
+	c->next = k + 1 < pr->tl.n ? pr->tl.v[k + 1].ts : NO_END;
 	c->val = tl_val(pr, k);
 	return c->val;
 }

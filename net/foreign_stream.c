@@ -329,14 +329,32 @@ static int key_lt(const struct key *a, const struct key *b)
 	return a->ts < b->ts || (a->ts == b->ts && a->idx < b->idx);
 }
 
+/* The number of keys of a[0..n) (sorted) that come before v. */
+static size_t key_rank(const struct key *a, size_t n, const struct key *v)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (key_lt(&a[mid], v))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * Merge sort of a round's keys (tmp: room for n / 2 + 1). Records come in nearly in time order
- * (a batch's spans one after the other), so halves already in order are not merged. qsort of
+ * (a batch's spans one after the other; a span's end after its children's starts), so halves
+ * already in order are not merged, and of the others only the keys out of place are: the left
+ * half's keys after the right's first and the right half's before the left's last. qsort of
  * the 40-byte records was most of the owner's time.
  */
 static void key_sort(struct key *a, struct key *tmp, size_t n)
 {
-	size_t h = n / 2, i = 0, j = h, k = 0;
+	size_t h = n / 2, lo, hi, m, i = 0, j = h, k;
 
 	if (n < 16) {
 		for (size_t x = 1; x < n; x++) {
@@ -353,10 +371,14 @@ static void key_sort(struct key *a, struct key *tmp, size_t n)
 	key_sort(a + h, tmp, n - h);
 	if (!key_lt(&a[h], &a[h - 1]))
 		return;
-	memcpy(tmp, a, h * sizeof(*a));
-	while (i < h && j < n)
+	/* a[0..lo) and a[hi..n) are in place already (keys are unique: idx differs). */
+	lo = key_rank(a, h, &a[h]);
+	hi = h + key_rank(a + h, n - h, &a[h - 1]);
+	m = h - lo;
+	memcpy(tmp, a + lo, m * sizeof(*a));
+	for (k = lo; i < m && j < hi;)
 		a[k++] = key_lt(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
-	while (i < h)
+	while (i < m)
 		a[k++] = tmp[i++];
 }
 

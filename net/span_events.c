@@ -93,7 +93,7 @@ static void run_end(struct emitter *e)
  * Where the payload of an event at ts goes (room for PAYLOAD_MAX bytes), after the run built
  * so far is emitted if its time differs; NULL after an error. ev_end completes the event.
  */
-static uint8_t *ev_begin(struct emitter *e, uint64_t ts)
+static inline uint8_t *ev_begin(struct emitter *e, uint64_t ts)
 {
 	size_t room = sizeof(struct ct_ev_run_hdr) + PAYLOAD_MAX;
 
@@ -109,7 +109,7 @@ static uint8_t *ev_begin(struct emitter *e, uint64_t ts)
 }
 
 /* Completes the event whose payload ev_begin placed, ending at end. */
-static void ev_end(struct emitter *e, uint16_t id, uint8_t *end)
+static inline void ev_end(struct emitter *e, uint16_t id, uint8_t *end)
 {
 	uint8_t *h = (uint8_t *)e->out->data + e->out->len;
 	struct ct_ev_run_hdr hdr = {id, (uint16_t)(end - h - sizeof(hdr))};

@@ -648,6 +648,9 @@ void ct_partial_free(struct ct_partial *p)
 		free(f);
 	}
 	CT_VEC_FREE(p->cursors);
+	for (uint32_t i = 0; i < p->span_pool.n; i++)
+		free(p->span_pool.v[i]);
+	CT_VEC_FREE(p->span_pool);
 	while (p->frame_pool) {
 		struct frame *f = p->frame_pool;
 

@@ -460,7 +460,7 @@ void se_settle(struct ct_partial *p, int final)
 		}
 		settle_span(p, s, extra);
 		ct_hmap_del(&p->spans, s->id);
-		sp_free(s);
+		sp_release(p, s);
 		p->span_order.v[i] = NULL;
 	}
 	for (uint32_t i = 0; i < p->span_order.n; i++)

@@ -20,8 +20,14 @@ struct span *sp_find(const struct ct_partial *p, uint64_t id)
 
 static struct span *sp_new(struct ct_partial *p, uint64_t id)
 {
-	struct span *s = calloc(1, sizeof(*s)), **slot;
+	struct span *s, **slot;
 
+	if (p->span_pool.n) {
+		s = p->span_pool.v[--p->span_pool.n];
+		memset(s, 0, sizeof(*s));
+	} else {
+		s = calloc(1, sizeof(*s));
+	}
 	slot = s ? CT_VEC_PUSH(p->span_order) : NULL;
 	if (!slot || ct_hmap_put(&p->spans, id, (uint64_t)(uintptr_t)s)) {
 		if (slot)
@@ -54,7 +60,7 @@ void attr_fini(struct attr *a)
 	a->key = a->s = NULL;
 }
 
-void sp_free(struct span *s)
+static void sp_fini(struct span *s)
 {
 	for (uint32_t i = 0; i < s->attrs.n; i++)
 		attr_fini(&s->attrs.v[i]);
@@ -72,7 +78,23 @@ void sp_free(struct span *s)
 	CT_VEC_FREE(s->scs);
 	free(s->name);
 	free(s->status_msg);
+}
+
+void sp_free(struct span *s)
+{
+	sp_fini(s);
 	free(s);
+}
+
+void sp_release(struct ct_partial *p, struct span *s)
+{
+	struct span **slot = CT_VEC_PUSH(p->span_pool);
+
+	sp_fini(s);
+	if (slot)
+		*slot = s;
+	else
+		free(s);
 }
 
 void sp_note_thread(struct ct_partial *p, struct span *s, int32_t tid, uint64_t ts, int enter)

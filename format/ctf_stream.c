@@ -122,17 +122,18 @@ drop:
 	return err;
 }
 
-int ct_stream_writer_append(struct ct_stream_writer *w, uint16_t id, uint64_t ts, int32_t pid,
-			    int32_t tid, const void *payload, size_t len)
+/*
+ * Puts one event (ts not before the last, len within CT_CTF_MAX_PAYLOAD) into the packet,
+ * writing the packet first when the event does not fit. Returns 0, or the error of writing
+ * that packet: the event is in the next one all the same.
+ */
+static int put_event(struct ct_stream_writer *w, uint16_t id, uint64_t ts, int32_t pid, int32_t tid,
+		     const void *payload, size_t len)
 {
 	uint16_t size16 = (uint16_t)len;
 	uint8_t *p;
 	int err = 0;
 
-	if (len > CT_CTF_MAX_PAYLOAD)
-		return CT_ETOOBIG;
-	if (ts < w->ts_last)
-		return -EINVAL;
 	if (w->n_in_packet && w->len + CT_CTF_EVENT_HEADER_SIZE + len > w->target)
 		err = ct_stream_writer_flush(w);
 	if (!w->n_in_packet)
@@ -147,11 +148,66 @@ int ct_stream_writer_append(struct ct_stream_writer *w, uint16_t id, uint64_t ts
 		memcpy(p + CT_CTF_EVENT_HEADER_SIZE, payload, len);
 	w->len += CT_CTF_EVENT_HEADER_SIZE + len;
 	w->n_in_packet++;
+	return err;
+}
+
+/* Notes that events at ts were put. */
+static void put_done(struct ct_stream_writer *w, uint64_t ts)
+{
 	w->ts_last = ts;
 	if (!w->st.ts_first)
 		w->st.ts_first = ts;
 	w->st.ts_last = ts;
+}
+
+int ct_stream_writer_append(struct ct_stream_writer *w, uint16_t id, uint64_t ts, int32_t pid,
+			    int32_t tid, const void *payload, size_t len)
+{
+	int err;
+
+	if (len > CT_CTF_MAX_PAYLOAD)
+		return CT_ETOOBIG;
+	if (ts < w->ts_last)
+		return -EINVAL;
+	err = put_event(w, id, ts, pid, tid, payload, len);
+	put_done(w, ts);
 	return err;
+}
+
+int ct_stream_writer_append_run(struct ct_stream_writer *w, uint64_t ts, int32_t pid, int32_t tid,
+				const void *run, size_t len, uint64_t *n_ok, uint64_t *bytes_ok)
+{
+	const uint8_t *p = run, *end = p + len;
+	uint64_t ok = 0, bytes = 0;
+	int first = 0, put = 0;
+
+	while (end - p >= (ptrdiff_t)sizeof(struct ct_ev_run_hdr)) {
+		struct ct_ev_run_hdr h;
+		int err;
+
+		memcpy(&h, p, sizeof(h));
+		p += sizeof(h);
+		if (h.len > CT_CTF_MAX_PAYLOAD) {
+			err = CT_ETOOBIG;
+		} else if (ts < w->ts_last) {
+			err = -EINVAL;
+		} else {
+			err = put_event(w, h.id, ts, pid, tid, p, h.len);
+			put = 1;
+		}
+		p += h.len;
+		if (err) {
+			first = first ? first : err;
+		} else {
+			ok++;
+			bytes += CT_CTF_EVENT_HEADER_SIZE + h.len;
+		}
+	}
+	if (put)
+		put_done(w, ts);
+	*n_ok = ok;
+	*bytes_ok = bytes;
+	return first;
 }
 
 void ct_stream_writer_discarded(struct ct_stream_writer *w, uint64_t n)

@@ -33,6 +33,14 @@ int ct_stream_writer_new(struct ct_stream_writer **out, const char *path, const 
 int ct_stream_writer_append(struct ct_stream_writer *w, uint16_t id, uint64_t ts, int32_t pid,
 			    int32_t tid, const void *payload, size_t len);
 
+/*
+ * Appends the events of run[0..len) (a run: format/event.h), all at ts, pid, tid, as that many
+ * calls of ct_stream_writer_append would. Returns 0 or the first of their errors; *n_ok and
+ * *bytes_ok (CTF headers included) get the events whose call would have returned 0.
+ */
+int ct_stream_writer_append_run(struct ct_stream_writer *w, uint64_t ts, int32_t pid, int32_t tid,
+				const void *run, size_t len, uint64_t *n_ok, uint64_t *bytes_ok);
+
 /* Adds n to the stream's discarded-events counter (reported in the next packet). */
 void ct_stream_writer_discarded(struct ct_stream_writer *w, uint64_t n);
 

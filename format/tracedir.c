@@ -635,13 +635,13 @@ static int count_dropped(struct ct_tracedir *td, int why, uint64_t n)
 	return 1;
 }
 
-/* Counts an event that could not be written into chunk c. Returns err. */
-static int count_failed(struct ct_tracedir *td, struct chunk *c, int err)
+/* Counts n events that could not be written into chunk c (err: the first's error). Returns err. */
+static int count_failed(struct ct_tracedir *td, struct chunk *c, int err, uint64_t n)
 {
-	td->st.write_errors++;
-	add_lost(td->lost, "write_errors", 1);
-	add_lost(c->info->lost, "write_errors", 1);
-	c->info->discarded++;
+	td->st.write_errors += n;
+	add_lost(td->lost, "write_errors", n);
+	add_lost(c->info->lost, "write_errors", n);
+	c->info->discarded += n;
 	note_error(td, err);
 	td->dirty = 1;
 	return err;
@@ -671,7 +671,7 @@ int ct_tdstream_append(struct ct_tdstream *s, uint16_t id, uint64_t ts, int32_t 
 	if (!err)
 		err = ct_stream_writer_append(w, id, ts, pid, tid, payload, len);
 	if (err)
-		return count_failed(s->td, c, err);
+		return count_failed(s->td, c, err, 1);
 	count_written(s, c, ts, 1, CT_CTF_EVENT_HEADER_SIZE + len);
 	return 0;
 }
@@ -695,34 +695,20 @@ static uint64_t run_events(const uint8_t *p, size_t len)
 int ct_tdstream_append_run(struct ct_tdstream *s, uint64_t ts, int32_t pid, int32_t tid,
 			   const void *run, size_t len)
 {
-	const uint8_t *p = run, *end = p + len;
-	uint64_t n = 0, bytes = 0;
+	uint64_t n = run_events(run, len), ok = 0, bytes = 0;
 	struct ct_stream_writer *w;
 	struct chunk *c;
-	int first = 0, err = stream_at(s, ts, &c, &w);
+	int err = stream_at(s, ts, &c, &w);
 
 	if (err > 0)
-		return count_dropped(s->td, err, run_events(run, len));
-	while (end - p >= (ptrdiff_t)sizeof(struct ct_ev_run_hdr)) {
-		struct ct_ev_run_hdr h;
-		int e = err;
-
-		memcpy(&h, p, sizeof(h));
-		p += sizeof(h);
-		if (!e)
-			e = ct_stream_writer_append(w, h.id, ts, pid, tid, p, h.len);
-		p += h.len;
-		if (e) {
-			count_failed(s->td, c, e);
-			first = first ? first : e;
-		} else {
-			n++;
-			bytes += CT_CTF_EVENT_HEADER_SIZE + h.len;
-		}
-	}
-	if (n)
-		count_written(s, c, ts, n, bytes);
-	return first;
+		return count_dropped(s->td, err, n);
+	if (!err)
+		err = ct_stream_writer_append_run(w, ts, pid, tid, run, len, &ok, &bytes);
+	if (ok)
+		count_written(s, c, ts, ok, bytes);
+	if (ok < n)
+		return count_failed(s->td, c, err, n - ok);
+	return 0;
 }
 
 void ct_tdstream_lost(struct ct_tdstream *s, const char *what, uint64_t ts, uint64_t n)

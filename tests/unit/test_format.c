@@ -323,8 +323,8 @@ TEST(test_tracedir_many_chunks_with_grace)
 
 /*
  * A run of events (one time, process and thread) is written as the same events appended one
- * by one: in order, counted in the chunk, and dropped whole (each event counted) when late or
- * out of order.
+ * by one: in order, across packets, counted in the chunk, and dropped whole (each event
+ * counted) when late or out of order.
  */
 TEST(test_tracedir_append_run)
 {
@@ -336,7 +336,7 @@ TEST(test_tracedir_append_run)
 	struct ct_chunk_reader *r;
 	struct ct_trace *t;
 	struct ct_event ev;
-	uint8_t run[256], *p = run;
+	uint8_t run[256], *p = run, big[300 * 12], *q = big;
 	uint64_t ts = ct_mono_ns();
 	static const uint16_t want[] = {CT_EV_SPAN_END, CT_EV_SCOPE_EXIT, CT_EV_SPAN_END};
 	int n = 0;
@@ -353,28 +353,44 @@ TEST(test_tracedir_append_run)
 			p = ct_put_u8(p, 0); /* empty message */
 		}
 	}
+	/* 300 scope exits of 8 bytes: over two packets of 4 KiB. */
+	for (int i = 0; i < 300; i++) {
+		struct ct_ev_run_hdr h = {CT_EV_SCOPE_EXIT, 8};
+
+		memcpy(q, &h, sizeof(h));
+		q = ct_put_u64(q + sizeof(h), (uint64_t)i + 100);
+	}
 	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
 	o.path = dir;
+	o.packet_bytes = 4096;
 	CHECK_INT(ct_tracedir_create(&td, &o, err, sizeof(err)), 0);
 	CHECK_INT(ct_tracedir_stream(td, "foreign", CT_CTF_NO_CPU, &s), 0);
 	CHECK_INT(ct_tdstream_append_run(s, ts, 7, 8, run, (size_t)(p - run)), 0);
 	CHECK_INT(ct_tdstream_append_run(s, ts - 1, 7, 8, run, (size_t)(p - run)), 1);
+	CHECK_INT(ct_tdstream_append_run(s, ts + 1, 7, 8, big, (size_t)(q - big)), 0);
 	ct_tracedir_stats(td, &st);
-	CHECK_U64(st.events, 3);
+	CHECK_U64(st.events, 303);
 	CHECK_U64(st.out_of_order, 3);
 	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
 	CHECK_INT(ct_trace_open(&t, dir, NULL, NULL, err, sizeof(err)), 0);
-	CHECK_U64(ct_trace_chunk(t, 0)->events, 3);
+	CHECK_U64(ct_trace_chunk(t, 0)->events, 303);
 	CHECK_INT(ct_chunk_reader_open(&r, ct_trace_chunk(t, 0)->dir, NULL, NULL, err, sizeof(err)),
 		  0);
-	while (ct_chunk_reader_next(r, &ev) == 1 && n < 3) {
-		CHECK_INT(ev.type, want[n]);
-		CHECK_U64(ev.ts, ts);
+	while (ct_chunk_reader_next(r, &ev) == 1) {
+		if (n < 3) {
+			CHECK_INT(ev.type, want[n]);
+			CHECK_U64(ev.ts, ts);
+		} else {
+			CHECK_INT(ev.type, CT_EV_SCOPE_EXIT);
+			CHECK_U64(ev.u.scope_exit.span_id, (uint64_t)n - 3 + 100);
+			CHECK_U64(ev.ts, ts + 1);
+		}
 		CHECK_INT(ev.pid, 7);
 		CHECK_INT(ev.tid, 8);
 		n++;
 	}
-	CHECK_INT(n, 3);
+	CHECK_INT(n, 303);
+	CHECK_U64(ct_chunk_reader_errors(r), 0);
 	ct_chunk_reader_close(r);
 	ct_trace_close(t);
 }

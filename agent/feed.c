@@ -52,7 +52,7 @@ struct stack {
 	struct stack *next;
 };
 
-#define HBITS 16
+#define HBITS 16 /* the hash's first size; it grows */
 #define SBITS 10
 
 /* ct_id_u64 without a call per id (three ids per span on arrival, three per event taken). */
@@ -73,7 +73,11 @@ struct ct_feed {
 	/* under mu */
 	struct rec *pool;
 	size_t n_pool, cap_pool;
-	struct ct_feed_span *hash[1 << HBITS]; /* queued spans by id */
+	/* Queued spans by id: 1 << hbits chains, at most half as many spans as chains (a chain
+	 * walked touches spans long out of cache, under this lock). */
+	struct ct_feed_span **hash;
+	unsigned hbits;
+	size_t n_hashed;
 	struct ct_feed_span **ready; /* handed back unannotated, waiting for the annotator */
 	size_t n_ready, cap_ready;
 	struct endrec *ended; /* ended (end record fed), in end order */
@@ -114,8 +118,11 @@ int ct_feed_new(struct ct_feed **out, const struct ct_feed_opts *o)
 {
 	struct ct_feed *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	if (!f || !(f->hash = calloc(1u << HBITS, sizeof(*f->hash)))) {
+		free(f);
 		return -ENOMEM;
+	}
+	f->hbits = HBITS;
 	f->o = *o;
 	if (!f->o.max_ahead_ns)
 		f->o.max_ahead_ns = 60000000000ull;
@@ -124,18 +131,56 @@ int ct_feed_new(struct ct_feed **out, const struct ct_feed_opts *o)
 	return 0;
 }
 
-static unsigned hslot(uint64_t id)
+static size_t hslot(uint64_t id, unsigned bits)
 {
-	return (unsigned)((id * 0x9e3779b97f4a7c15ull) >> (64 - HBITS));
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
 static struct ct_feed_span **hfind(struct ct_feed *f, uint64_t id, uint64_t trace_lo)
 {
-	struct ct_feed_span **p = &f->hash[hslot(id)];
+	struct ct_feed_span **p = &f->hash[hslot(id, f->hbits)];
 
 	while (*p && ((*p)->id != id || (*p)->trace_lo != trace_lo))
 		p = &(*p)->hnext;
 	return p;
+}
+
+/*
+ * Called with mu held: doubles the hash until n more spans leave it at most half full. A
+ * fixed size let chains grow with the spans held (with a span-delay of seconds, ten spans a
+ * chain at 100k spans/s). Without memory it stays as it is, only slower.
+ */
+static void hash_room(struct ct_feed *f, size_t n)
+{
+	while (f->n_hashed + n > (size_t)1 << (f->hbits - 1)) {
+		unsigned bits = f->hbits + 1;
+		struct ct_feed_span **h = calloc((size_t)1 << bits, sizeof(*h));
+
+		if (!h)
+			return;
+		for (size_t i = 0; i < (size_t)1 << f->hbits; i++)
+			while (f->hash[i]) {
+				struct ct_feed_span *sp = f->hash[i];
+				size_t j = hslot(sp->id, bits);
+
+				f->hash[i] = sp->hnext;
+				sp->hnext = h[j];
+				h[j] = sp;
+			}
+		free(f->hash);
+		f->hash = h;
+		f->hbits = bits;
+	}
+}
+
+/* Called with mu held: takes the span *slot points to (found by hfind) out of the hash. */
+static void hash_remove(struct ct_feed *f, struct ct_feed_span **slot)
+{
+	struct ct_feed_span *sp = *slot;
+
+	*slot = sp->hnext;
+	sp->hnext = NULL;
+	f->n_hashed--;
 }
 
 static int grow_to(void **v, size_t *cap, size_t need, size_t elem)
@@ -296,6 +341,7 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		free(fb);
 		return -ENOMEM;
 	}
+	hash_room(f, b->n_spans);
 	for (uint32_t i = 0; i < b->n_spans; i++) {
 		struct ct_feed_span *x = &sp[i];
 		struct ct_feed_span **slot;
@@ -322,6 +368,7 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		}
 		x->state = ST_QUEUED;
 		*slot = x;
+		f->n_hashed++;
 		f->pool[f->n_pool++] = (struct rec){.ts = x->start,
 						    .tb = UINT64_MAX - x->end,
 						    .seq = f->seq++,
@@ -699,7 +746,7 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 		/* No memory to keep them: their spans are handed back unannotated. */
 		for (size_t i = 0; i < nd; i++)
 			if (take[i].cls == 1 && take[i].sp->state == ST_QUEUED) {
-				*hfind(f, take[i].sp->id, take[i].sp->trace_lo) = take[i].sp->hnext;
+				hash_remove(f, hfind(f, take[i].sp->id, take[i].sp->trace_lo));
 				push_ready(f, take[i].sp, CT_FEED_UNSETTLED);
 			}
 		f->take = take; /* the spare, of capacity cap_take */
@@ -729,8 +776,7 @@ struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_
 	slot = hfind(f, id, trace_lo);
 	if (*slot && (*slot)->pid == pid && (*slot)->state == ST_ENDED) {
 		sp = *slot;
-		*slot = sp->hnext;
-		sp->hnext = NULL;
+		hash_remove(f, slot);
 		f->ended[sp->end_pos - f->ended_base].sp = NULL;
 		sp->state = ST_OUT;
 		sp->reason = CT_FEED_ANNOTATED;
@@ -764,8 +810,7 @@ size_t ct_feed_take_ready(struct ct_feed *f, uint64_t expire_before_ns, struct c
 		f->n_ended--;
 		if (!sp)
 			continue; /* claimed (and perhaps released) since */
-		*hfind(f, sp->id, sp->trace_lo) = sp->hnext;
-		sp->hnext = NULL;
+		hash_remove(f, hfind(f, sp->id, sp->trace_lo));
 		sp->state = ST_OUT;
 		sp->reason = expire_before_ns == UINT64_MAX ? CT_FEED_SHUTDOWN : CT_FEED_UNSETTLED;
 		f->st.by_reason[sp->reason]++;
@@ -781,12 +826,11 @@ size_t ct_feed_take_ready(struct ct_feed *f, uint64_t expire_before_ns, struct c
 	}
 	if (expire_before_ns == UINT64_MAX && n < max) {
 		/* Shutdown: spans whose end was never fed. */
-		for (unsigned h = 0; h < (1u << HBITS) && n < max; h++) {
+		for (size_t h = 0; h < (size_t)1 << f->hbits && n < max; h++) {
 			while (f->hash[h] && n < max) {
 				struct ct_feed_span *sp = f->hash[h];
 
-				f->hash[h] = sp->hnext;
-				sp->hnext = NULL;
+				hash_remove(f, &f->hash[h]);
 				sp->state = ST_OUT;
 				sp->reason = CT_FEED_SHUTDOWN;
 				f->st.by_reason[sp->reason]++;
@@ -840,6 +884,7 @@ void ct_feed_free(struct ct_feed *f)
 			free(s->v);
 			free(s);
 		}
+	free(f->hash);
 	free(f->pool);
 	free(f->take);
 	free(f->tmp);

@@ -452,6 +452,70 @@ TEST(order_random)
 	ct_feed_free(f);
 }
 
+/* A batch of n spans with ids first..first+n-1 (8 bytes, big-endian), 1 ms apart. */
+static struct ct_nbatch *id_batch(uint64_t first, int n)
+{
+	struct ct_nbatch *b;
+	struct ct_nresource *r;
+
+	ct_nbatch_new(&b, "otlp");
+	r = ct_nbatch_add_resource(b);
+	ct_nattrs_add_int(b, &r->attrs, "process.pid", 100);
+	ct_nresource_derive(r);
+	ct_nbatch_add_scope(b);
+	for (int i = 0; i < n; i++) {
+		struct ct_nspan *x = ct_nbatch_add_span(b, 0, 0);
+		uint64_t id = first + (uint64_t)i;
+
+		memset(x->trace_id, 0x11, 16);
+		for (int j = 0; j < 8; j++)
+			x->span_id[j] = (uint8_t)(id >> (56 - 8 * j));
+		x->name = "op";
+		x->start_ns = T0 + (uint64_t)i * MS;
+		x->end_ns = x->start_ns + MS / 2;
+	}
+	return b;
+}
+
+/* More spans waiting than the hash's first size holds at half load: it grows, and every
+ * span is still found (duplicates refused, each claimed once, none left). */
+TEST(hash_grows)
+{
+	enum { N = 50000, PER = 1000 };
+	struct ct_feed *f = feed_new(N + PER);
+	struct ct_feed_span *sp;
+	struct ct_nbatch *b;
+	unsigned got = 0, dup = 0, k;
+
+	for (uint64_t first = 1; first <= N; first += PER) {
+		b = id_batch(first, PER);
+		CHECK_INT(ct_feed_reserve(f, b), 0);
+		CHECK_INT(ct_feed_add(f, b, &clk0), 0);
+	}
+	b = id_batch(N - PER + 1, PER); /* the last batch again: every span a duplicate */
+	CHECK_INT(ct_feed_reserve(f, b), 0);
+	CHECK_INT(ct_feed_add(f, b, &clk0), 0);
+	while ((k = ready(f, 0, CT_FEED_DUPLICATE)) > 0 && k < 1000)
+		dup += k;
+	CHECK_INT(k, 0);
+	CHECK_INT(dup, PER);
+	ct_feed_take_begin(f, T0 + (N + 1) * MS);
+	while (ct_feed_take_next(f))
+		;
+	CHECK_U64(ct_feed_take_end(f), 0);
+	for (uint64_t id = 1; id <= N; id++) {
+		sp = ct_feed_claim(f, 0x1111111111111111ull, id, 100);
+		if (sp) {
+			got++;
+			ct_feed_release(f, &sp, 1);
+		}
+	}
+	CHECK_INT(got, N);
+	CHECK(!ct_feed_claim(f, 0x1111111111111111ull, 1, 100));
+	CHECK_INT(ready(f, UINT64_MAX, CT_FEED_SHUTDOWN), 0);
+	ct_feed_free(f);
+}
+
 /* Batches are kept packed while they wait: the copy must hold everything the original did. */
 TEST(compaction_keeps_everything)
 {
@@ -510,5 +574,6 @@ int main(void)
 	RUN(take_in_steps);
 	RUN(thread_ids);
 	RUN(order_random);
+	RUN(hash_grows);
 	return test_main_end();
 }

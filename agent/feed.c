@@ -147,8 +147,9 @@ static struct ct_feed_span **hfind(struct ct_feed *f, uint64_t id, uint64_t trac
 
 /*
  * Called with mu held: doubles the hash until n more spans leave it at most half full. A
- * fixed size let chains grow with the spans held (with a span-delay of seconds, ten spans a
- * chain at 100k spans/s). Without memory it stays as it is, only slower.
+ * fixed size let chains grow with the spans held (three spans a chain at the default limit
+ * of 200k waiting spans, more with a higher one). Without memory it stays as it is, only
+ * slower.
  */
 static void hash_room(struct ct_feed *f, size_t n)
 {

@@ -25,6 +25,10 @@
 int ct_otlp_proto_decode(const uint8_t *p, size_t len, struct ct_nbatch **out, char *err,
 			 size_t errlen);
 
+/* ct_otlp_proto_decode with protobuf-c only, without the fast path: for tests comparing them. */
+int ct__otlp_proto_decode_pbc(const uint8_t *p, size_t len, struct ct_nbatch **out, char *err,
+			      size_t errlen);
+
 /*
  * Appends to out the ExportTraceServiceRequest encoding of spans idx[0..n) of b (all spans
  * when idx is NULL, n ignored), one ResourceSpans per resource and scope used. Appending two

@@ -14,6 +14,7 @@
 #include "net/zipkin_json.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "test.h"
+#include "tests/fuzz/nbatch_fuzz.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
 typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
@@ -385,6 +386,96 @@ TEST(proto_depth_boundary)
 		CHECK_INT(nested_arrays(l, 0), nested_arrays(l, 1));
 }
 
+/* Whether the fast path and protobuf-c answer p[0..n) alike, with the same model. */
+static int same_as_protobuf_c(const uint8_t *p, size_t n, int *decoded)
+{
+	struct ct_nbatch *a = NULL, *b = NULL;
+	struct ct_buf ta, tb;
+	char ea[256], eb[256];
+	int e = ct_otlp_proto_decode(p, n, &a, ea, sizeof(ea)), same;
+
+	if (e != ct__otlp_proto_decode_pbc(p, n, &b, eb, sizeof(eb)))
+		return 0;
+	if (e)
+		return !strcmp(ea, eb);
+	(*decoded)++;
+	ct_buf_init(&ta);
+	ct_buf_init(&tb);
+	nbatch_fuzz_text(&ta, a);
+	nbatch_fuzz_text(&tb, b);
+	same = ta.len == tb.len && !memcmp(ta.data, tb.data, ta.len);
+	ct_buf_fini(&ta);
+	ct_buf_fini(&tb);
+	ct_nbatch_free(a);
+	ct_nbatch_free(b);
+	return same;
+}
+
+/*
+ * The decoder's fast path declines what it does not take exactly as protobuf-c would: on
+ * requests packed by protobuf-c and thousands of damaged copies (bytes flipped, replaced by
+ * field keys, cut, inserted, removed, repeated), the answer and the model are the same.
+ */
+TEST(proto_fast_path_same_as_protobuf_c)
+{
+	uint8_t *req[2], *buf = malloc(1 << 16);
+	size_t len[2];
+	uint64_t x = 88172645463325252ull;
+	int differ = 0, decoded = 0;
+
+	len[0] = build_request(&req[0], 0);
+	len[1] = build_request(&req[1], 1);
+	for (int it = 0; it < 20000 && buf; it++) {
+		size_t n = len[it % 2];
+
+		memcpy(buf, req[it % 2], n);
+		for (int m = it < 2 ? 0 : 1 + it % 3; m > 0; m--) {
+			size_t at, k;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			at = n ? x % n : 0;
+			switch ((x >> 32) % 6) {
+			case 0:
+				buf[at] ^= (uint8_t)(1u << (x >> 40) % 8);
+				break;
+			case 1: /* a field key: number 1-16, any wire type */
+				buf[at] = (uint8_t)(((x >> 40) % 16 + 1) << 3 | (x >> 48) % 6);
+				break;
+			case 2:
+				n = at;
+				break;
+			case 3:
+				memmove(buf + at + 1, buf + at, n - at);
+				buf[at] = (uint8_t)(x >> 40);
+				n++;
+				break;
+			case 4:
+				if (n > at + 2) {
+					memmove(buf + at, buf + at + 2, n - at - 2);
+					n -= 2;
+				}
+				break;
+			default: /* repeat a few bytes (a field, sometimes) in place */
+				k = 1 + (x >> 40) % 24;
+				if (at + k <= n && n + k <= (1u << 16)) {
+					memmove(buf + at + k, buf + at, n - at);
+					n += k;
+				}
+				break;
+			}
+		}
+		if (n && !same_as_protobuf_c(buf, n, &decoded) && differ++ < 3)
+			T_FAIL("iteration %d: the fast path and protobuf-c differ", it);
+	}
+	CHECK_INT(differ, 0);
+	CHECK(decoded > 1000); /* damaged copies that still decode, compared field by field */
+	free(buf);
+	free(req[0]);
+	free(req[1]);
+}
+
 TEST(proto_many_fields)
 {
 	enum { N_SPANS = 30, N_ATTRS = 40, N_EVENTS = 20 };
@@ -723,6 +814,7 @@ int main(void)
 	RUN(proto_depth_limit);
 	RUN(proto_depth_boundary);
 	RUN(proto_many_fields);
+	RUN(proto_fast_path_same_as_protobuf_c);
 	RUN(proto_encode_roundtrip);
 	RUN(proto_response);
 	RUN(json_decode);

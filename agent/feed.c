@@ -659,9 +659,10 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 }
 
 /*
- * Records this far ahead of the one taken get their spans fetched into the cache: a span was
- * last touched on arrival, and waiting for it and for the batch's span it points to was most
- * of a take's time (perf). The span comes first; the batch's span once that has arrived.
+ * How far ahead spans are fetched into the cache, in the records of a take and in the list of
+ * ended spans (claims): a span was last touched on arrival, and waiting for it and for the
+ * batch's span it points to was most of a take's time (perf). The span comes first, at twice
+ * this distance; what it points to once it has arrived.
  */
 #define AHEAD 8
 
@@ -776,12 +777,30 @@ struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_
 	pthread_mutex_lock(&f->mu);
 	slot = hfind(f, id, trace_lo);
 	if (*slot && (*slot)->pid == pid && (*slot)->state == ST_ENDED) {
+		size_t at, end = f->ended_head + f->n_ended;
+		const struct ct_feed_span *a;
+
 		sp = *slot;
 		hash_remove(f, slot);
-		f->ended[sp->end_pos - f->ended_base].sp = NULL;
+		at = sp->end_pos - f->ended_base;
+		f->ended[at].sp = NULL;
 		sp->state = ST_OUT;
 		sp->reason = CT_FEED_ANNOTATED;
 		f->st.by_reason[CT_FEED_ANNOTATED]++;
+		/*
+		 * The analysis settles spans mostly in the order they ended (3 claims in 4 are of
+		 * the next span listed): fetch the span records of those listed further on, and
+		 * the hash slots and batch spans of nearer ones, whose records have arrived. Each
+		 * claim waited for a slot and a span last touched on arrival (perf).
+		 */
+		if (at + 2 * AHEAD < end && (a = f->ended[at + 2 * AHEAD].sp)) {
+			__builtin_prefetch(a);
+			__builtin_prefetch((const char *)a + 64);
+		}
+		if (at + AHEAD < end && (a = f->ended[at + AHEAD].sp)) {
+			__builtin_prefetch(&f->hash[hslot(a->id, f->hbits)]);
+			__builtin_prefetch(&a->b->spans[a->idx]);
+		}
 	}
 	pthread_mutex_unlock(&f->mu);
 	return sp;

@@ -388,7 +388,7 @@ FU_INIT(init_rspans, pb_rspans, opentelemetry__proto__trace__v1__resource_spans_
 #define FU_ONCE(seen, f) \
 	((f).num >= 64 || ((seen) & (1ull << (f).num)) ? 0 : ((seen) |= 1ull << (f).num, 1))
 
-static int fu_kv(struct ct_arena *a, const uint8_t *p, size_t len, pb_kv *kv);
+static int fu_kv(struct ct_arena *a, const uint8_t *p, size_t len, pb_kv *kv, int depth);
 
 /* Room for the n KeyValues of a repeated field, as protobuf-c holds them (*out). */
 static int fu_kvs(struct ct_arena *a, size_t n, pb_kv ***out)
@@ -396,19 +396,26 @@ static int fu_kvs(struct ct_arena *a, size_t n, pb_kv ***out)
 	return !n || fu_msgs(a, n, sizeof(pb_kv), init_kv, (void ***)out) ? 0 : -ENOMEM;
 }
 
-/* The next KeyValue of a repeated field (f), into kv[*n]. */
-static int fu_kv_next(struct ct_arena *a, const struct fld *f, pb_kv **kv, size_t *n)
+/* The next KeyValue of a repeated field (f), at message depth depth, into kv[*n]. */
+static int fu_kv_next(struct ct_arena *a, const struct fld *f, pb_kv **kv, size_t *n, int depth)
 {
 	if (f->wt != 2)
 		return FAST_DECLINE;
-	return fu_kv(a, f->p, f->v, kv[(*n)++]);
+	return fu_kv(a, f->p, f->v, kv[(*n)++], depth);
 }
 
-static int fu_any(struct ct_arena *a, const uint8_t *p, size_t len, pb_any *v)
+/*
+ * An AnyValue at message depth depth (the request is 0). Nesting deeper than the pre-scan
+ * allows is declined: the pre-scan then refuses it, as it did before the fast path.
+ */
+static int fu_any(struct ct_arena *a, const uint8_t *p, size_t len, pb_any *v, int depth)
 {
 	struct fld f;
 	size_t i = 0;
 	int r, err;
+
+	if (depth + 1 > MAX_MSG_DEPTH)
+		return FAST_DECLINE; /* itself or its array or kvlist too deep (or nearly) */
 
 	while ((r = fu_next(p, len, &i, &f)) > 0) {
 		if (v->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET)
@@ -456,7 +463,7 @@ static int fu_any(struct ct_arena *a, const uint8_t *p, size_t len, pb_any *v)
 			while ((r = fu_next(f.p, f.v, &j, &g)) > 0) {
 				if (g.num != 1 || g.wt != 2)
 					return FAST_DECLINE;
-				err = fu_any(a, g.p, g.v, arr->values[k++]);
+				err = fu_any(a, g.p, g.v, arr->values[k++], depth + 2);
 				if (err)
 					return err;
 			}
@@ -481,7 +488,7 @@ static int fu_any(struct ct_arena *a, const uint8_t *p, size_t len, pb_any *v)
 				return -ENOMEM;
 			while ((r = fu_next(f.p, f.v, &j, &g)) > 0) {
 				if (g.num != 1 ||
-				    (err = fu_kv_next(a, &g, kl->values, &kl->n_values)))
+				    (err = fu_kv_next(a, &g, kl->values, &kl->n_values, depth + 2)))
 					return g.num != 1 ? FAST_DECLINE : err;
 			}
 			if (r < 0)
@@ -503,13 +510,15 @@ static int fu_any(struct ct_arena *a, const uint8_t *p, size_t len, pb_any *v)
 	return r < 0 ? FAST_DECLINE : 0;
 }
 
-static int fu_kv(struct ct_arena *a, const uint8_t *p, size_t len, pb_kv *kv)
+static int fu_kv(struct ct_arena *a, const uint8_t *p, size_t len, pb_kv *kv, int depth)
 {
 	uint64_t seen = 0;
 	struct fld f;
 	size_t i = 0;
 	int r, err;
 
+	if (depth > MAX_MSG_DEPTH)
+		return FAST_DECLINE;
 	while ((r = fu_next(p, len, &i, &f)) > 0) {
 		if (f.wt != 2 || (f.num != 1 && f.num != 2) || !FU_ONCE(seen, f))
 			return FAST_DECLINE;
@@ -522,7 +531,7 @@ static int fu_kv(struct ct_arena *a, const uint8_t *p, size_t len, pb_kv *kv)
 			if (!kv->value)
 				return -ENOMEM;
 			opentelemetry__proto__common__v1__any_value__init(kv->value);
-			err = fu_any(a, f.p, f.v, kv->value);
+			err = fu_any(a, f.p, f.v, kv->value, depth + 1);
 			if (err)
 				return err;
 		}
@@ -574,7 +583,7 @@ static int fu_event(struct ct_arena *a, const uint8_t *p, size_t len, pb_event *
 				return -ENOMEM;
 			break;
 		case 3:
-			err = fu_kv_next(a, &f, e->attributes, &e->n_attributes);
+			err = fu_kv_next(a, &f, e->attributes, &e->n_attributes, 5);
 			if (err)
 				return err;
 			break;
@@ -618,7 +627,7 @@ static int fu_link(struct ct_arena *a, const uint8_t *p, size_t len, pb_link *l)
 				return -ENOMEM;
 			break;
 		case 4:
-			err = fu_kv_next(a, &f, l->attributes, &l->n_attributes);
+			err = fu_kv_next(a, &f, l->attributes, &l->n_attributes, 5);
 			if (err)
 				return err;
 			break;
@@ -713,7 +722,7 @@ static int fu_span(struct ct_arena *a, const uint8_t *p, size_t len, pb_span *s)
 			*(f.num == 7 ? &s->start_time_unix_nano : &s->end_time_unix_nano) = f.v;
 			break;
 		case 9:
-			err = fu_kv_next(a, &f, s->attributes, &s->n_attributes);
+			err = fu_kv_next(a, &f, s->attributes, &s->n_attributes, 4);
 			break;
 		case 10:
 			err = fu_u32(&f, &s->dropped_attributes_count);
@@ -768,7 +777,7 @@ static int fu_resource(struct ct_arena *a, const uint8_t *p, size_t len, pb_reso
 		return -ENOMEM;
 	while ((r = fu_next(p, len, &i, &f)) > 0) {
 		if (f.num == 1) {
-			err = fu_kv_next(a, &f, res->attributes, &res->n_attributes);
+			err = fu_kv_next(a, &f, res->attributes, &res->n_attributes, 3);
 			if (err)
 				return err;
 		} else if (f.num != 2 || !FU_ONCE(seen, f) ||
@@ -791,7 +800,7 @@ static int fu_scope(struct ct_arena *a, const uint8_t *p, size_t len, pb_scope *
 		return -ENOMEM;
 	while ((r = fu_next(p, len, &i, &f)) > 0) {
 		if (f.num == 3) {
-			err = fu_kv_next(a, &f, sc->attributes, &sc->n_attributes);
+			err = fu_kv_next(a, &f, sc->attributes, &sc->n_attributes, 4);
 			if (err)
 				return err;
 			continue;
@@ -1197,15 +1206,6 @@ static int decode(const uint8_t *p, size_t len, struct ct_nbatch **out, char *er
 			 "SCAN_NODES in net/otlp_proto.c (a build problem: raise it)");
 		return CT_EFORMAT;
 	}
-	e = scan(p, len, &scan_nodes[0], 0);
-	if (e) {
-		snprintf(err, errlen,
-			 e == CT_ETOOBIG
-				 ? "protobuf message nests deeper than %d levels"
-				 : "not a valid protobuf ExportTraceServiceRequest (bad framing)",
-			 MAX_MSG_DEPTH);
-		return CT_EFORMAT;
-	}
 	e = ct_nbatch_new(&b, "otlp");
 	if (e)
 		return e;
@@ -1226,9 +1226,22 @@ static int decode(const uint8_t *p, size_t len, struct ct_nbatch **out, char *er
 		ct_nbatch_free(b);
 		return e;
 	}
+	/*
+	 * The pre-scan only for what the fast path declined: the fast path declines whatever
+	 * the pre-scan would refuse (bad framing in any message, nesting too deep).
+	 */
+	if (e == FAST_DECLINE && (e = scan(p, len, &scan_nodes[0], 0))) {
+		snprintf(err, errlen,
+			 e == CT_ETOOBIG
+				 ? "protobuf message nests deeper than %d levels"
+				 : "not a valid protobuf ExportTraceServiceRequest (bad framing)",
+			 MAX_MSG_DEPTH);
+		ct_nbatch_free(b);
+		return CT_EFORMAT;
+	}
 	pa.a = &b->arena;
 	alloc.allocator_data = &pa;
-	if (e == FAST_DECLINE)
+	if (!req)
 		req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
 			&alloc, len, p);
 	if (!req) {

@@ -335,18 +335,21 @@ TEST(proto_depth_limit)
  * same size: every value must come out as it went in.
  */
 /*
- * A span attribute nesting `levels` arrays; with pad, every array also holds a 200-byte
- * string, so that every level is long. Returns what decoding it returns.
+ * A request whose span attribute nests `levels` arrays (kvlists with kvlist: each level a
+ * KeyValueList, a KeyValue and an AnyValue); with pad, every array also holds a 200-byte
+ * string, so that every level is long. body: room for 64 KiB. Returns its length.
  */
-static int nested_arrays(int levels, int pad)
+static size_t nested_body(uint8_t *body, int levels, int pad, int kvlist)
 {
-	struct ct_nbatch *b = NULL;
-	char err[256];
 	size_t len = 0;
-	uint8_t *body = malloc(64 * 1024);
-	int e;
 
 	for (int i = 0; i < levels; i++) {
+		if (kvlist) {
+			wrap(body, &len, 0x12); /* KeyValue.value (its key is absent) */
+			wrap(body, &len, 0x0a); /* KeyValueList.values */
+			wrap(body, &len, 0x32); /* AnyValue.kvlist_value */
+			continue;
+		}
 		wrap(body, &len, 0x0a); /* ArrayValue.values: the nested value */
 		if (pad) {
 			uint8_t s[210];
@@ -368,6 +371,18 @@ static int nested_arrays(int levels, int pad)
 	wrap(body, &len, 0x12); /* ScopeSpans.spans */
 	wrap(body, &len, 0x12); /* ResourceSpans.scope_spans */
 	wrap(body, &len, 0x0a); /* ExportTraceServiceRequest.resource_spans */
+	return len;
+}
+
+/* What decoding a span attribute nesting `levels` arrays returns (nested_body). */
+static int nested_arrays(int levels, int pad)
+{
+	struct ct_nbatch *b = NULL;
+	char err[256];
+	uint8_t *body = malloc(64 * 1024);
+	size_t len = nested_body(body, levels, pad, 0);
+	int e;
+
 	e = ct_otlp_proto_decode(body, len, &b, err, sizeof(err));
 	ct_nbatch_free(b);
 	free(body);
@@ -468,6 +483,16 @@ TEST(proto_fast_path_same_as_protobuf_c)
 		}
 		if (n && !same_as_protobuf_c(buf, n, &decoded) && differ++ < 3)
 			T_FAIL("iteration %d: the fast path and protobuf-c differ", it);
+	}
+	/* Nesting around the depth limit: declined by the fast path where the pre-scan refuses. */
+	for (int l = CT_OTLP_MAX_DEPTH / 2 - 8; l <= CT_OTLP_MAX_DEPTH + 8 && buf; l++) {
+		for (int kind = 0; kind < 3; kind++) {
+			size_t n = nested_body(buf, l, kind == 1, kind == 2);
+
+			if (!same_as_protobuf_c(buf, n, &decoded) && differ++ < 3)
+				T_FAIL("nesting %d (%d): the fast path and protobuf-c differ", l,
+				       kind);
+		}
 	}
 	CHECK_INT(differ, 0);
 	CHECK(decoded > 1000); /* damaged copies that still decode, compared field by field */

@@ -101,6 +101,7 @@ struct ct_feed {
 	struct rec *it_take, *it;
 	size_t it_nd, it_n, it_i;
 	uint64_t it_emitted, it_dropped;
+	uint64_t it_fed, it_repairs; /* added to st under mu at the take's end */
 	struct ct_event *q;
 	size_t q_head, q_n, q_cap;
 };
@@ -568,7 +569,7 @@ static void emit_start(struct ct_feed *f, const struct ct_feed_span *sp)
 							     .name = s->name ? s->name : "",
 							     .name_len = sp->name_len};
 	q_scope(f, sp, 1, sp->start);
-	f->st.events_fed += 2;
+	f->it_fed += 2;
 }
 
 static void emit_end(struct ct_feed *f, struct ct_feed_span *sp)
@@ -592,8 +593,8 @@ static void emit_end(struct ct_feed *f, struct ct_feed_span *sp)
 			st->v[i - 1] = st->v[i];
 		}
 		if (at + 1 < st->n)
-			f->st.scope_repairs++;
-		f->st.events_fed += 1 + 2 * (st->n - at - 1);
+			f->it_repairs++;
+		f->it_fed += 1 + 2 * (st->n - at - 1);
 		st->n--;
 	}
 	ev = q_event(f, sp, CT_EV_SPAN_END, sp->end);
@@ -602,7 +603,7 @@ static void emit_end(struct ct_feed *f, struct ct_feed_span *sp)
 							 .end_ns = sp->end,
 							 .status = sp->b->spans[sp->idx].status,
 							 .message = ""};
-	f->st.events_fed++;
+	f->it_fed++;
 }
 
 size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
@@ -719,6 +720,10 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 	while (ct_feed_take_next(f))
 		f->it_dropped++;
 	pthread_mutex_lock(&f->mu);
+	/* The take's counts: ct_feed_stats reads them under mu from other threads. */
+	f->st.events_fed += f->it_fed;
+	f->st.scope_repairs += f->it_repairs;
+	f->it_fed = f->it_repairs = 0;
 	/* Ended spans become claimable, one lock for all (only this thread claims, afterwards). */
 	if (f->n_pend && !grow((void **)&f->ended, &f->cap_ended,
 			       f->ended_head + f->n_ended + f->n_pend, sizeof(*f->ended))) {

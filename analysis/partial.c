@@ -99,6 +99,8 @@ struct frame *fr_new(struct ct_partial *p, uint64_t span, struct frame *parent, 
 
 	if (f) {
 		p->frame_pool = f->parent;
+		/* released long ago, rarely in cache: the next one is fetched meanwhile */
+		__builtin_prefetch(p->frame_pool);
 		memset(f, 0, sizeof(*f));
 	} else if (!(f = calloc(1, sizeof(*f)))) {
 		p->oom++;

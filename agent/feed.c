@@ -26,13 +26,24 @@ struct ct_feed_batch {
 
 enum { ST_QUEUED = 1, ST_ENTERED, ST_ENDED, ST_OUT };
 
+/* 32 bytes: a take moves every record several times (partition, sort passes). */
 struct rec {
 	uint64_t ts;
 	uint64_t tb; /* tie-break within a class */
-	uint64_t seq;
+	uint64_t key; /* class << 62 | arrival number (makes every record's key unique) */
 	struct ct_feed_span *sp;
-	uint8_t cls; /* 0 end, 1 start, 2 end of a zero-length span */
 };
+
+/* A record's class: 0 end, 1 start, 2 end of a zero-length span. */
+#define REC_END 0
+#define REC_START 1
+#define REC_END0 2
+#define REC_KEY(cls, seq) ((uint64_t)(cls) << 62 | (seq))
+
+static inline unsigned rec_cls(const struct rec *r)
+{
+	return (unsigned)(r->key >> 62);
+}
 
 /*
  * A span whose end was fed, in end order. A claim clears sp (the span may be released, i.e.
@@ -348,6 +359,7 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		struct ct_feed_span *x = &sp[i];
 		struct ct_feed_span **slot;
 		uint8_t why = CT_FEED_ANNOTATED;
+		unsigned end_cls;
 
 		if (!f->o.annotate)
 			why = CT_FEED_OFF;
@@ -371,16 +383,15 @@ int ct_feed_add(struct ct_feed *f, struct ct_nbatch *b, const struct ct_span_ev_
 		x->state = ST_QUEUED;
 		*slot = x;
 		f->n_hashed++;
+		end_cls = x->end == x->start ? REC_END0 : REC_END;
 		f->pool[f->n_pool++] = (struct rec){.ts = x->start,
 						    .tb = UINT64_MAX - x->end,
-						    .seq = f->seq++,
-						    .sp = x,
-						    .cls = 1};
+						    .key = REC_KEY(REC_START, f->seq++),
+						    .sp = x};
 		f->pool[f->n_pool++] = (struct rec){.ts = x->end,
 						    .tb = UINT64_MAX - x->start,
-						    .seq = f->seq++,
-						    .sp = x,
-						    .cls = x->end == x->start ? 2 : 0};
+						    .key = REC_KEY(end_cls, f->seq++),
+						    .sp = x};
 	}
 	f->st.spans_in += b->n_spans;
 	pthread_mutex_unlock(&f->mu);
@@ -393,23 +404,23 @@ static int rec_cmp(const void *a, const void *b)
 
 	if (x->ts != y->ts)
 		return x->ts < y->ts ? -1 : 1;
-	if (x->cls != y->cls)
-		return x->cls < y->cls ? -1 : 1;
+	if (rec_cls(x) != rec_cls(y))
+		return rec_cls(x) < rec_cls(y) ? -1 : 1;
 	if (x->tb != y->tb)
 		return x->tb < y->tb ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	return x->key < y->key ? -1 : x->key > y->key; /* one class: arrival order */
 }
 
-/* rec_cmp(x, y) < 0 (seq makes every key unique: any sort gives the same order). */
+/* rec_cmp(x, y) < 0 (the key makes every record unique: any sort gives the same order). */
 static inline int rec_less(const struct rec *x, const struct rec *y)
 {
 	if (x->ts != y->ts)
 		return x->ts < y->ts;
-	if (x->cls != y->cls)
-		return x->cls < y->cls;
+	if (rec_cls(x) != rec_cls(y))
+		return rec_cls(x) < rec_cls(y);
 	if (x->tb != y->tb)
 		return x->tb < y->tb;
-	return x->seq < y->seq;
+	return x->key < y->key;
 }
 
 #define RADIX_BITS 11
@@ -691,7 +702,7 @@ const struct ct_event *ct_feed_take_next(struct ct_feed *f)
 		}
 		f->q_head = f->q_n = 0;
 		sp = f->it[f->it_i].sp;
-		if (f->it[f->it_i++].cls == 1) {
+		if (rec_cls(&f->it[f->it_i++]) == REC_START) {
 			if (sp->state != ST_QUEUED)
 				continue;
 			emit_start(f, sp);
@@ -752,7 +763,7 @@ uint64_t ct_feed_take_end(struct ct_feed *f)
 	} else {
 		/* No memory to keep them: their spans are handed back unannotated. */
 		for (size_t i = 0; i < nd; i++)
-			if (take[i].cls == 1 && take[i].sp->state == ST_QUEUED) {
+			if (rec_cls(&take[i]) == REC_START && take[i].sp->state == ST_QUEUED) {
 				hash_remove(f, hfind(f, take[i].sp->id, take[i].sp->trace_lo));
 				push_ready(f, take[i].sp, CT_FEED_UNSETTLED);
 			}

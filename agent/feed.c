@@ -678,6 +678,17 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
  */
 #define AHEAD 8
 
+/* Every line of a span record (its 100-odd bytes may lie across three). A macro: GCC drops a
+ * function made only of prefetches as a call without effect. */
+#define PREFETCH_SPAN(sp)                                                 \
+	do {                                                              \
+		const char *p_ = (const char *)(sp);                      \
+                                                                          \
+		__builtin_prefetch(p_);                                   \
+		__builtin_prefetch(p_ + 64);                              \
+		__builtin_prefetch(p_ + sizeof(struct ct_feed_span) - 1); \
+	} while (0)
+
 const struct ct_event *ct_feed_take_next(struct ct_feed *f)
 {
 	while (f->q_head == f->q_n) {
@@ -685,14 +696,8 @@ const struct ct_event *ct_feed_take_next(struct ct_feed *f)
 
 		if (f->it_i == f->it_n)
 			return NULL;
-		/* Written here, not in a helper: GCC drops a helper made only of prefetches as a
-		 * call without effect. */
-		if (f->it_i + 2 * AHEAD < f->it_n) {
-			const char *p = (const char *)f->it[f->it_i + 2 * AHEAD].sp;
-
-			__builtin_prefetch(p);
-			__builtin_prefetch(p + 64);
-		}
+		if (f->it_i + 2 * AHEAD < f->it_n)
+			PREFETCH_SPAN(f->it[f->it_i + 2 * AHEAD].sp);
 		if (f->it_i + AHEAD < f->it_n) {
 			const struct ct_feed_span *a = f->it[f->it_i + AHEAD].sp;
 			const char *p = (const char *)&a->b->spans[a->idx];
@@ -810,10 +815,8 @@ struct ct_feed_span *ct_feed_claim(struct ct_feed *f, uint64_t trace_lo, uint64_
 		 * of nearer ones, whose records have arrived. Each claim waited for a slot and a
 		 * span last touched on arrival, and annotate for the batch span (perf).
 		 */
-		if (at + 2 * AHEAD < end && (a = f->ended[at + 2 * AHEAD].sp)) {
-			__builtin_prefetch(a);
-			__builtin_prefetch((const char *)a + 64);
-		}
+		if (at + 2 * AHEAD < end && (a = f->ended[at + 2 * AHEAD].sp))
+			PREFETCH_SPAN(a);
 		if (at + AHEAD < end && (a = f->ended[at + AHEAD].sp)) {
 			const struct ct_nspan *s = &a->b->spans[a->idx];
 

@@ -359,6 +359,10 @@ static int status_port(const char *text, const char *key)
 static int start_agent(struct agent_run *ar, const char *bin, const char *dir, int record,
 		       const char *export_url)
 {
+	static const char *const fixed[] = {
+		"--otlp-port",	"0",	"--zipkin-port", "-1",	  "--health-port", "0",
+		"--socket",	"none", "--rotate-time", "250ms", "--grace",	   "250ms",
+		"--max-chunks", "2",	"--span-delay",	 "500ms", "--stats-every", "0"};
 	char out[128], pid[16], log[128];
 	const char *argv[40];
 	int n = 0;
@@ -369,18 +373,8 @@ static int start_agent(struct agent_run *ar, const char *bin, const char *dir, i
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	argv[n++] = bin;
 	argv[n++] = "agent";
-	for (const char *a = "--otlp-port 0 --zipkin-port -1 --health-port 0 --socket none "
-			     "--rotate-time 250ms --grace 250ms --max-chunks 2 --span-delay 500ms "
-			     "--stats-every 0";
-	     *a;) {
-		static char words[16][32];
-		size_t l = strcspn(a, " ");
-
-		snprintf(words[n - 2], sizeof(words[0]), "%.*s", (int)l, a);
-		argv[n] = words[n - 2];
-		n++;
-		a += l + (a[l] == ' ');
-	}
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		argv[n++] = fixed[i];
 	argv[n++] = "--watch-pid";
 	argv[n++] = pid;
 	argv[n++] = "--output";

@@ -43,6 +43,19 @@ run_one() { # build-dir build-name mode round
 	printf '  %-5s %-9s %s\n' "$2" "$3" "$(grep -o 'ingested per core: [0-9]*' "$f")"
 }
 
+describe() { # build-dir -> the commit of its source tree
+	local src rev
+
+	src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null)
+	if ! rev=$(git -C "${src:-/nonexistent}" rev-parse --short HEAD 2>/dev/null); then
+		echo "commit unknown"
+	elif git -C "$src" diff --quiet HEAD; then
+		echo "commit $rev"
+	else
+		echo "commit $rev with uncommitted changes"
+	fi
+}
+
 median_range() { # numbers on stdin -> "median (min-max)"
 	sort -n | awk '{v[NR] = $1} END {
 		if (!NR) { print "-"; exit }
@@ -67,15 +80,14 @@ done
 	echo "# bench/ingest, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Machine: $(nproc) CPUs, $(uname -r), load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
-	echo "Commit: $(git -C "$here" rev-parse --short HEAD 2>/dev/null)$(git -C "$here" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')."
+	echo "New build: $build, $(describe "$build")."
+	[ -n "$base" ] && echo "Base build: $base, $(describe "$base")."
 	echo "$rounds rounds of $secs s per mode, modes in a rotated order each round; spans per"
 	echo "CPU-second of the receiving process (median, range in parentheses); peak RSS range;"
 	echo "unexplained loss summed over the rounds. Peer: the OpenTelemetry Collector's published"
 	echo "sizing, ~15k spans/s per core (not measured: otelcol is not packaged in Debian)."
 	echo
 	if [ -n "$base" ]; then
-		echo "Base build: $base; new build: $build."
-		echo
 		echo "| mode | base | new | peak RSS MiB (new) | unexplained loss (new) |"
 		echo "| --- | --- | --- | --- | --- |"
 	else

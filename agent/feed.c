@@ -654,7 +654,7 @@ size_t ct_feed_take_begin(struct ct_feed *f, uint64_t before_ns)
 		nd++;
 	}
 	cut = n - nd;
-	f->it = take + nd;
+	f->it = take ? take + nd : NULL; /* no array before the first record arrives */
 	if (cut) {
 		if (grow((void **)&f->tmp, &f->cap_tmp, cut, sizeof(*f->tmp)))
 			qsort(take + nd, cut, sizeof(*take), rec_cmp); /* no memory for the radix */

@@ -429,8 +429,15 @@ static int seal_oldest(struct ct_tracedir *td)
 	free(c->w);
 	ci->offset_end = ct_clock_offset_ns(NULL);
 	ci->sealed = 1;
-	if (ci->end_ns == UINT64_MAX)
+	if (ci->end_ns == UINT64_MAX) {
+		/* The newest chunk ends now, or after its last event if that is later (times
+		 * converted from another clock may run ahead of this host's): a chunk covers all
+		 * its events, as readers and merges across chunks expect. */
 		ci->end_ns = ct_mono_ns();
+		for (unsigned i = 0; i < td->n_streams; i++)
+			if (td->streams[i]->last_ts >= ci->end_ns)
+				ci->end_ns = td->streams[i]->last_ts + 1;
+	}
 	memcpy(dir, c->dir, sizeof(dir));
 	memmove(&td->open[0], &td->open[1], (size_t)(td->n_open - 1) * sizeof(td->open[0]));
 	td->n_open--;

@@ -321,6 +321,33 @@ TEST(test_tracedir_many_chunks_with_grace)
 	ct_trace_close(t);
 }
 
+/* The newest chunk, sealed at close, ends after its last event even when that event is ahead of
+ * this host's clock (times converted from another host's, or a test's own clock). */
+TEST(test_tracedir_last_chunk_covers_its_events)
+{
+	char dir[PATH_MAX], err[256];
+	struct ct_tracedir_opts o = {0};
+	struct ct_tracedir *td;
+	struct ct_tdstream *cpu0;
+	uint64_t now = ct_mono_ns(), errors;
+	struct ct_trace *t;
+	int sorted;
+
+	snprintf(dir, sizeof(dir), "%s/ahead", tmpdir);
+	o.path = dir;
+	CHECK_INT(ct_tracedir_create(&td, &o, err, sizeof(err)), 0);
+	CHECK_INT(ct_tracedir_stream(td, "kernel_cpu0", 0, &cpu0), 0);
+	CHECK_INT(append_syscall(cpu0, now, 101, 1), 0);
+	CHECK_INT(append_syscall(cpu0, now + 10000000000ull, 101, 2), 0);
+	CHECK_INT(ct_tracedir_close(td, "complete"), 0);
+	CHECK_U64(count_with_reader(dir, &errors, &sorted), 2);
+	CHECK_U64(errors, 0);
+	CHECK(sorted);
+	CHECK_INT(ct_trace_open(&t, dir, NULL, NULL, err, sizeof(err)), 0);
+	CHECK_U64(ct_trace_chunk(t, 0)->end_ns, now + 10000000001ull);
+	ct_trace_close(t);
+}
+
 /*
  * A run of events (one time, process and thread) is written as the same events appended one
  * by one: in order, across packets, counted in the chunk, and dropped whole (each event
@@ -500,6 +527,7 @@ int main(int argc, char **argv)
 	RUN(test_decode_rejects_bad_payloads);
 	RUN(test_tracedir_rotation_and_babeltrace);
 	RUN(test_tracedir_many_chunks_with_grace);
+	RUN(test_tracedir_last_chunk_covers_its_events);
 	RUN(test_tracedir_append_run);
 	RUN(test_damaged_chunks);
 	if (!t_failed) {

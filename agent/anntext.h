@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "util/decimal.h"
+
 /*
  * A bounded writer over out[0..size): what does not fit is cut (size >= 1: the text is
  * always NUL-terminated). Caller owns the buffer; no allocation; thread-safe per writer.
@@ -47,26 +49,17 @@ static inline void ct_anntext_str(struct ct_anntext *w, const char *s)
 /* "%" PRIu64, "%u" */
 static inline void ct_anntext_u64(struct ct_anntext *w, uint64_t v)
 {
-	char d[20];
-	unsigned n = 0;
+	char d[CT_DECIMAL_MAX], *b = ct_decimal(d + sizeof(d), v, 0);
 
-	do {
-		d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	ct_anntext_put(w, d + sizeof(d) - n, n);
+	ct_anntext_put(w, b, (size_t)(d + sizeof(d) - b));
 }
 
 /* "%" PRId64, "%d" */
 static inline void ct_anntext_i64(struct ct_anntext *w, int64_t v)
 {
-	if (v < 0) {
-		ct_anntext_put(w, "-", 1);
-		/* The magnitude in unsigned arithmetic: INT64_MIN has no positive twin. */
-		ct_anntext_u64(w, 0 - (uint64_t)v);
-		return;
-	}
-	ct_anntext_u64(w, (uint64_t)v);
+	char d[CT_DECIMAL_MAX], *b = ct_decimal(d + sizeof(d), ct_decimal_abs(v), v < 0);
+
+	ct_anntext_put(w, b, (size_t)(d + sizeof(d) - b));
 }
 
 /* NUL-terminates and returns the length written (without the NUL). */

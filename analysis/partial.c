@@ -10,6 +10,7 @@
 
 #include "model.h"
 #include "syscalls.h"
+#include "util/decimal.h"
 
 static const char *const cat_names[CT_CAT_N] = {
 	"cpu-user",	"cpu-kernel",	   "runnable",	    "blocked-io",
@@ -50,18 +51,10 @@ size_t txt_put(char *buf, size_t size, size_t at, const char *s)
 
 size_t txt_put_int(char *buf, size_t size, size_t at, int64_t v)
 {
-	char d[24];
-	unsigned n = sizeof(d);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char d[CT_DECIMAL_MAX + 1];
 
-	d[--n] = 0;
-	do {
-		d[--n] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		d[--n] = '-';
-	return txt_put(buf, size, at, d + n);
+	d[CT_DECIMAL_MAX] = 0;
+	return txt_put(buf, size, at, ct_decimal(d + CT_DECIMAL_MAX, ct_decimal_abs(v), v < 0));
 }
 
 uint64_t ct_hash_str(const char *s, uint64_t seed)

@@ -428,7 +428,7 @@ static inline int rec_less(const struct rec *x, const struct rec *y)
 /*
  * Sorts v[0..n) by rec_less into v or tmp (room for n), and returns which: a radix sort of
  * the times relative to the earliest (a take's records lie within a chunk or two: 250 ms
- * chunks take 3 passes of 11 bits), then runs of one time by rec_less (insertion: they are
+ * chunks take 3 passes of 11 bits), then runs of one time by rec_less (insertion, as they are
  * short and rare). The merge sort it replaced moved and compared whole records at each of
  * its ~log2(n) levels, and ends stand out of place in every batch (a parent's end after its
  * children's).
@@ -464,18 +464,25 @@ static struct rec *rec_sort(struct rec *v, struct rec *tmp, size_t n)
 		to = to == tmp ? v : tmp;
 	}
 	v = from;
-	for (size_t i = 1; i < n; i++) {
-		struct rec x;
-		size_t j = i;
-
-		if (v[i].ts != v[i - 1].ts || !rec_less(&v[i], &v[i - 1]))
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a + 1; b < n && v[b].ts == v[a].ts; b++)
+			;
+		if (b - a > 32) {
+			/* A long run of one time (a client with a coarse or stuck clock): insertion
+			 * would be quadratic in it. */
+			qsort(v + a, b - a, sizeof(*v), rec_cmp);
 			continue;
-		x = v[i];
-		do {
-			v[j] = v[j - 1];
-			j--;
-		} while (j > 0 && v[j - 1].ts == x.ts && rec_less(&x, &v[j - 1]));
-		v[j] = x;
+		}
+		for (size_t i = a + 1; i < b; i++) {
+			struct rec x = v[i];
+			size_t j = i;
+
+			while (j > a && rec_less(&x, &v[j - 1])) {
+				v[j] = v[j - 1];
+				j--;
+			}
+			v[j] = x;
+		}
 	}
 	return v;
 }

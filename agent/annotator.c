@@ -22,8 +22,8 @@
 #include "crosstrace/crosstrace.h"
 #include "format/trace_reader.h"
 #include "log.h"
-#include "msort.h"
 #include "util/clock.h"
+#include "util/msort.h"
 
 #define EXPIRE_MARGIN_NS 100000000ull /* past the analysis' loss grace (50 ms) */
 #define MAX_CHILD_SPANS 1000

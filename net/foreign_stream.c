@@ -17,6 +17,7 @@
 #include "foreign_stream.h"
 #include "format/event.h"
 #include "util/buf.h"
+#include "util/msort.h"
 
 /*
  * A record is a run of events that arrived one after the other with the same time, process
@@ -324,63 +325,14 @@ int ct_foreign_add(struct ct_foreign *f, const struct ct_nbatch *b,
 
 /* ---- owner side ---- */
 
-static int key_lt(const struct key *a, const struct key *b)
+static inline int key_lt(const struct key *a, const struct key *b)
 {
 	return a->ts < b->ts || (a->ts == b->ts && a->idx < b->idx);
 }
 
-/* The number of keys of a[0..n) (sorted) that come before v. */
-static size_t key_rank(const struct key *a, size_t n, const struct key *v)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (key_lt(&a[mid], v))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/*
- * Merge sort of a round's keys (tmp: room for n / 2 + 1). Records come in nearly in time order
- * (a batch's spans one after the other; a span's end after its children's starts), so halves
- * already in order are not merged, and of the others only the keys out of place are: the left
- * half's keys after the right's first and the right half's before the left's last. qsort of
- * the 40-byte records was most of the owner's time.
- */
-static void key_sort(struct key *a, struct key *tmp, size_t n)
-{
-	size_t h = n / 2, lo, hi, m, i = 0, j = h, k;
-
-	if (n < 16) {
-		for (size_t x = 1; x < n; x++) {
-			struct key v = a[x];
-			size_t y = x;
-
-			for (; y > 0 && key_lt(&v, &a[y - 1]); y--)
-				a[y] = a[y - 1];
-			a[y] = v;
-		}
-		return;
-	}
-	key_sort(a, tmp, h);
-	key_sort(a + h, tmp, n - h);
-	if (!key_lt(&a[h], &a[h - 1]))
-		return;
-	/* a[0..lo) and a[hi..n) are in place already (keys are unique: idx differs). */
-	lo = key_rank(a, h, &a[h]);
-	hi = h + key_rank(a + h, n - h, &a[h - 1]);
-	m = h - lo;
-	memcpy(tmp, a + lo, m * sizeof(*a));
-	for (k = lo; i < m && j < hi;)
-		a[k++] = key_lt(&a[j], &tmp[i]) ? a[j++] : tmp[i++];
-	while (i < m)
-		a[k++] = tmp[i++];
-}
+/* A round's keys (tmp: room for n / 2 + 1): qsort of the 40-byte records was most of the
+ * owner's time, and records come in nearly in time order (util/msort.h). */
+CT_MSORT_DEFINE(key_sort, struct key, key_lt)
 
 /* Number of the chunk (0-based) covering ts, per the boundaries seen. */
 static uint64_t chunk_of(const struct ct_foreign *f, uint64_t ts)

@@ -54,8 +54,6 @@ ct_unit_test(test_agent_feed SOURCES unit/test_agent_feed.c LIBS ct_agent LABELS
 ct_unit_test(test_agent_procfs SOURCES unit/test_agent_procfs.c LIBS ct_agent)
 # Annotation texts written without printf, checked against snprintf.
 ct_unit_test(test_agent_anntext SOURCES unit/test_agent_anntext.c LIBS ct_agent)
-# The merge sort of the feed and the annotator, checked against qsort.
-ct_unit_test(test_agent_msort SOURCES unit/test_agent_msort.c LIBS ct_agent)
 # The agent's own parsers under libFuzzer (clang build, CT_FUZZ) or corpus replay.
 ct_fuzz_test(fuzz_agent_config SOURCES fuzz/fuzz_agent_config.c LIBS ct_agent SECONDS 10)
 ct_fuzz_test(fuzz_agent_procfs SOURCES fuzz/fuzz_agent_procfs.c LIBS ct_agent SECONDS 10)

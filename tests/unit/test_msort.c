@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The agent's generated merge sort (agent/msort.h) against qsort as the oracle: random keys
+ * The generated merge sort (util/msort.h) against qsort as the oracle: random keys
  * with many ties broken by a unique sequence number, runs already in order (batches of spans),
  * reversed input, and every small size around the insertion-sort cutoff.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "agent/msort.h"
+#include "util/msort.h"
 #include "test.h"
 
 struct item {
